@@ -1,0 +1,343 @@
+"""Typed messages that travel on the bus, and trace events the recorder writes.
+
+A leaf module: it imports nothing from sciswarm. Every message is a pydantic model with a
+``kind`` tag; custom roles may define their own ``Message`` subclasses with new kinds.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Message(BaseModel):
+    """Base of everything on the bus. The bus fills run_id/idea_id/sender/parent_id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    id: str = Field(default_factory=new_id)
+    run_id: str = ""
+    idea_id: str = "swarm"
+    sender: str = ""
+    parent_id: str | None = None
+    ts: float = Field(default_factory=time.time)
+
+    def summary(self) -> str:
+        """One line for live viewers."""
+        return self.kind
+
+
+class Start(Message):
+    kind: Literal["start"] = "start"
+    template: str = ""
+    goal: str = ""
+
+    def summary(self) -> str:
+        return f"swarm started on template {self.template or '-'}"
+
+
+class Idea(Message):
+    kind: Literal["idea"] = "idea"
+    name: str
+    title: str
+    experiment: str
+    interestingness: int = Field(ge=1, le=10)
+    feasibility: int = Field(ge=1, le=10)
+    novelty: int = Field(ge=1, le=10)
+
+    def summary(self) -> str:
+        return f"idea {self.name!r}: {self.title}"
+
+
+class PaperRef(BaseModel):
+    paper_id: str = ""
+    title: str
+    year: int | None = None
+    authors: str = ""
+    venue: str = ""
+    citation_count: int | None = None
+
+
+class NoveltyVerdict(Message):
+    kind: Literal["novelty"] = "novelty"
+    verdict: Literal["novel", "not novel", "unknown"]
+    reason: str = ""
+    compared: list[PaperRef] = Field(default_factory=list)
+    proceed: bool = True
+
+    def summary(self) -> str:
+        return f"verdict {self.verdict} ({len(self.compared)} papers compared): {self.reason[:80]}"
+
+
+class ExperimentPlan(Message):
+    kind: Literal["plan"] = "plan"
+    runs: list[str]
+
+    def summary(self) -> str:
+        return f"plan of {len(self.runs)} run(s)"
+
+
+class CodeChange(Message):
+    kind: Literal["code_change"] = "code_change"
+    run: int
+    attempt: int = 1
+    files: list[str] = Field(default_factory=list)
+    changed: bool = True
+    mode: Literal["edits", "whole_file", "none"] = "edits"
+    note: str = ""
+
+    def summary(self) -> str:
+        flag = "" if self.changed else " (UNCHANGED)"
+        return f"run_{self.run} attempt {self.attempt}: {self.mode} on {', '.join(self.files) or '-'}{flag}"
+
+
+class ExperimentRun(Message):
+    kind: Literal["experiment_run"] = "experiment_run"
+    run: int
+    attempt: int = 1
+    ok: bool
+    exit_code: int | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    wall_s: float = 0.0
+    results: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""
+
+    def summary(self) -> str:
+        state = "ok" if self.ok else ("timed out" if self.timed_out else f"failed ({self.error[:60]})")
+        return f"run_{self.run} attempt {self.attempt}: {state} in {self.wall_s:.1f}s"
+
+
+class ExperimentsDone(Message):
+    kind: Literal["experiments_done"] = "experiments_done"
+    runs: list[int]
+    notes_path: str = ""
+
+    def summary(self) -> str:
+        return f"experiments done: runs {self.runs}"
+
+
+class Figures(Message):
+    kind: Literal["figures"] = "figures"
+    files: list[str]
+    descriptions: dict[str, str] = Field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"{len(self.files)} figure(s): {', '.join(self.files)}"
+
+
+class Draft(Message):
+    kind: Literal["draft"] = "draft"
+    section: str
+    chars: int = 0
+
+    def summary(self) -> str:
+        return f"section {self.section} ({self.chars} chars)"
+
+
+class Paper(Message):
+    kind: Literal["paper"] = "paper"
+    pdf: str
+    pages: int = 0
+    citations: int = 0
+    revision: int = 0
+    compiled: bool = True
+
+    def summary(self) -> str:
+        return f"paper rev {self.revision}: {self.pdf} ({self.pages} pages, {self.citations} citations)"
+
+
+class ReviewScores(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    Summary: str
+    Strengths: list[str]
+    Weaknesses: list[str]
+    Questions: list[str] = Field(default_factory=list)
+    Limitations: list[str] = Field(default_factory=list)
+    Ethical_Concerns: bool = False
+    Originality: int = Field(ge=1, le=4)
+    Quality: int = Field(ge=1, le=4)
+    Clarity: int = Field(ge=1, le=4)
+    Significance: int = Field(ge=1, le=4)
+    Soundness: int = Field(ge=1, le=4)
+    Presentation: int = Field(ge=1, le=4)
+    Contribution: int = Field(ge=1, le=4)
+    Overall: int = Field(ge=1, le=10)
+    Confidence: int = Field(ge=1, le=5)
+    Decision: Literal["Accept", "Reject"]
+
+
+class Review(Message):
+    kind: Literal["review"] = "review"
+    reviewer: str
+    revision: int = 0
+    review: ReviewScores
+
+    def summary(self) -> str:
+        return f"{self.reviewer}: overall {self.review.Overall}/10, {self.review.Decision}"
+
+
+class MetaReview(Message):
+    kind: Literal["meta_review"] = "meta_review"
+    revision: int = 0
+    review: ReviewScores
+    n_reviews: int
+
+    def summary(self) -> str:
+        return f"meta-review of {self.n_reviews}: overall {self.review.Overall}/10, {self.review.Decision}"
+
+
+class Revision(Message):
+    kind: Literal["revision"] = "revision"
+    revision: int
+    requests: list[str] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"revision {self.revision} requested ({len(self.requests)} points)"
+
+
+class Note(Message):
+    """Free-form message for custom roles that do not need their own type."""
+
+    kind: Literal["note"] = "note"
+    text: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def summary(self) -> str:
+        return self.text[:120]
+
+
+class RoleFailed(Message):
+    kind: Literal["role_failed"] = "role_failed"
+    role: str
+    error: str
+    on_kind: str = ""
+
+    def summary(self) -> str:
+        return f"{self.role} failed on {self.on_kind or '-'}: {self.error[:160]}"
+
+
+class Stop(Message):
+    kind: Literal["stop"] = "stop"
+    reason: str = ""
+
+    def summary(self) -> str:
+        return f"stop: {self.reason}"
+
+
+BuiltinMessage = Annotated[
+    Start
+    | Idea
+    | NoveltyVerdict
+    | ExperimentPlan
+    | CodeChange
+    | ExperimentRun
+    | ExperimentsDone
+    | Figures
+    | Draft
+    | Paper
+    | Review
+    | MetaReview
+    | Revision
+    | Note
+    | RoleFailed
+    | Stop,
+    Field(discriminator="kind"),
+]
+MESSAGE_ADAPTER: TypeAdapter[BuiltinMessage] = TypeAdapter(BuiltinMessage)
+BUILTIN_KINDS: frozenset[str] = frozenset(
+    m.model_fields["kind"].default
+    for m in (
+        Start, Idea, NoveltyVerdict, ExperimentPlan, CodeChange, ExperimentRun, ExperimentsDone,
+        Figures, Draft, Paper, Review, MetaReview, Revision, Note, RoleFailed, Stop,
+    )
+)
+
+
+# ---- trace events: written to the transcript, never published on the bus ----
+
+
+class Trace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    run_id: str = ""
+    idea_id: str = "swarm"
+    sender: str = ""
+    ts: float = Field(default_factory=time.time)
+
+    def summary(self) -> str:
+        return self.kind
+
+
+class ModelCall(Trace):
+    kind: Literal["model_call"] = "model_call"
+    model: str
+    stage: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    ok: bool = True
+    attempt: int = 1
+    scripted: bool = False
+    error: str = ""
+
+    def summary(self) -> str:
+        label = " [scripted reply]" if self.scripted else ""
+        status = "" if self.ok else f" FAILED: {self.error[:80]}"
+        return (
+            f"{self.model}{label} {self.stage}: {self.prompt_tokens}+{self.completion_tokens} tok, "
+            f"${self.cost_usd:.4f}, {self.latency_s:.2f}s{status}"
+        )
+
+
+class SandboxExec(Trace):
+    kind: Literal["sandbox_exec"] = "sandbox_exec"
+    provider: str
+    command: list[str]
+    exit_code: int | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    wall_s: float = 0.0
+
+    def summary(self) -> str:
+        state = "timed out" if self.timed_out else f"exit {self.exit_code}"
+        return f"[{self.provider}] {' '.join(self.command)[:80]} -> {state} in {self.wall_s:.1f}s"
+
+
+class OutputLine(Trace):
+    kind: Literal["output"] = "output"
+    stream: Literal["stdout", "stderr"] = "stdout"
+    line: str
+
+    def summary(self) -> str:
+        return self.line[:160]
+
+
+class Log(Trace):
+    kind: Literal["log"] = "log"
+    level: Literal["info", "warning", "error"] = "info"
+    text: str
+
+    def summary(self) -> str:
+        return self.text[:200]
+
+
+class RunStatus(Trace):
+    kind: Literal["run_status"] = "run_status"
+    status: Literal["running", "completed", "stopped", "interrupted", "failed"]
+    reason: str = ""
+
+    def summary(self) -> str:
+        return f"run {self.status}{': ' + self.reason if self.reason else ''}"

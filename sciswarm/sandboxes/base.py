@@ -1,0 +1,66 @@
+"""The Sandbox protocol: run one command in a workspace under limits the workspace cannot change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+OutputCallback = Callable[[Literal["stdout", "stderr"], str], None]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Built by the orchestrator from config; never read from the workspace."""
+
+    argv: list[str]
+    timeout_s: float = 600.0
+    memory_mb: int = 4096
+    cpus: float = 2.0
+    gpus: int | list[str] | Literal["all"] = 0  # count, device ids, or "all"; one GPU slot per run
+    env: dict[str, str] = field(default_factory=dict)
+    network: bool = False
+    pids_limit: int = 512
+    tmp_mb: int = 512
+    output_tail_chars: int = 4000
+    max_log_bytes: int = 20_000_000
+
+
+@dataclass
+class RunResult:
+    exit_code: int | None
+    stdout_tail: str
+    stderr_tail: str
+    timed_out: bool
+    oom_killed: bool
+    wall_s: float
+    files_produced: list[str]
+    stdout_log: Path | None = None
+    stderr_log: Path | None = None
+    error: str = ""  # a provider-level failure (e.g. GPU request impossible), not the command's
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed and not self.error
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself could not run the command (engine down, image missing, GPU unavailable)."""
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    name: str
+    isolated: bool  # False for providers that are not a security boundary (local)
+
+    async def run(
+        self,
+        workspace: Path,
+        spec: RunSpec,
+        *,
+        on_output: OutputCallback | None = None,
+        log_dir: Path | None = None,
+    ) -> RunResult:
+        """Run spec.argv with cwd=workspace. Logs go to log_dir (outside the workspace by default)."""
+        ...
