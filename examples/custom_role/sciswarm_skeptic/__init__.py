@@ -1,0 +1,1 @@
+"""An example plug-in role for sciswarm."""

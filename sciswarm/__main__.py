@@ -1,0 +1,3 @@
+from sciswarm.cli import app
+
+app(prog_name="sciswarm")

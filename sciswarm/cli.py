@@ -1,0 +1,97 @@
+"""The `sciswarm` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+app = typer.Typer(help="A swarm of LLM agents doing ML research end to end.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _mount_subcommands() -> None:
+    try:
+        from sciswarm.sandboxes.cli import app as sandbox_app
+        from sciswarm.template_cli import app as template_app
+    except ImportError:
+        return
+    app.add_typer(sandbox_app, name="sandbox", help="Build, check and test experiment sandboxes.")
+    app.add_typer(template_app, name="template", help="Check research templates.")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="swarm YAML file")],
+    override: Annotated[
+        list[str] | None, typer.Option("-o", "--override", help="key.path=value (repeatable)")
+    ] = None,
+    quiet_output: Annotated[bool, typer.Option("--no-output", help="hide experiments' output lines")] = False,
+) -> None:
+    """Launch a swarm and show the agents' conversation live."""
+    from sciswarm.swarm.config import ConfigError, load_config
+    from sciswarm.swarm.live import LiveView
+    from sciswarm.swarm.runner import SwarmRunner
+
+    try:
+        cfg = load_config(config, override or [])
+        view = LiveView(console, show_output=not quiet_output)
+        runner = SwarmRunner(cfg, config_path=str(config), listeners=[view])
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"[bold]sciswarm[/] run [cyan]{runner.run_id}[/] -> {runner.store.run_dir}", soft_wrap=True)
+    with view:
+        status = asyncio.run(runner.run())
+    console.print(f"run dir: {runner.store.run_dir}  (status: {status})", soft_wrap=True)
+    console.print(f"replay it with: sciswarm watch {runner.store.run_dir}", soft_wrap=True)
+    if status not in {"completed", "stopped"}:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. runs/20260101-120000-demo")],
+    no_follow: Annotated[bool, typer.Option("--no-follow", help="print what is there and exit")] = False,
+) -> None:
+    """Follow a running swarm live, or print a finished one and exit."""
+    from sciswarm.swarm.watch import watch as do_watch
+
+    try:
+        do_watch(run_dir, console, follow=not no_follow)
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def roles() -> None:
+    """List built-in and plugged-in roles with their subscriptions."""
+    from sciswarm.agents.registry import RoleNotFound, available, resolve
+
+    table = Table(title="sciswarm roles")
+    for col in ("role", "origin", "class", "subscribes", "publishes", "description"):
+        table.add_column(col)
+    for name, (origin, target) in sorted(available().items()):
+        try:
+            cls = resolve(name)
+        except RoleNotFound as exc:
+            table.add_row(name, origin, target, "-", "-", f"[red]{exc}[/]")
+            continue
+        table.add_row(
+            name, origin, target, ", ".join(cls.subscribes), ", ".join(cls.publishes) or "-", cls.description
+        )
+    console.print(table)
+
+
+_mount_subcommands()

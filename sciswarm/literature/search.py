@@ -1,0 +1,141 @@
+"""LiteratureSearch: cache first, then Semantic Scholar, then OpenAlex; each engine retried and bounded."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from sciswarm.literature.bibtex import bibtex_for
+from sciswarm.literature.cache import LiteratureCache
+from sciswarm.literature.config import LiteratureConfig
+from sciswarm.literature.models import LiteratureUnavailable, Paper, normalize_query
+from sciswarm.literature.openalex import OpenAlexEngine
+from sciswarm.literature.retry import EngineFailed, RateLimiter, RetryPolicy, run_with_retries
+from sciswarm.literature.semantic_scholar import SemanticScholarEngine
+
+log = logging.getLogger("sciswarm.literature")
+
+
+class Engine(Protocol):
+    name: str
+
+    async def search(self, query: str, limit: int) -> list[Paper]: ...
+
+
+def _resolve(path: str, base_dir: Path) -> Path:
+    expanded = Path(path).expanduser()
+    return expanded if expanded.is_absolute() else base_dir / expanded
+
+
+def _build_engines(cfg: LiteratureConfig) -> list[Engine]:
+    if cfg.engine == "none":
+        return []
+    if cfg.engine == "openalex":
+        return [OpenAlexEngine(cfg.primary_api_base(), cfg.timeout_s, cfg.mailto)]
+    api_key = os.environ.get(cfg.api_key_env) if cfg.api_key_env else None
+    engines: list[Engine] = [SemanticScholarEngine(cfg.primary_api_base(), api_key or None, cfg.timeout_s)]
+    if cfg.fallback_api_base:
+        engines.append(OpenAlexEngine(cfg.fallback_api_base, cfg.timeout_s, cfg.mailto))
+    return engines
+
+
+class LiteratureSearch:
+    """The literature search a role sees in its RoleContext. Share one instance across the swarm: the
+    rate limiters and the cache connection live in it. Safe for concurrent use from asyncio tasks."""
+
+    def __init__(
+        self,
+        config: LiteratureConfig | None = None,
+        *,
+        cache: LiteratureCache | None = None,
+        engines: list[Engine] | None = None,
+    ) -> None:
+        self.config = config or LiteratureConfig(cache_path=None)
+        self.cache = cache if cache is not None else LiteratureCache(None)
+        self.engines: list[Engine] = engines if engines is not None else _build_engines(self.config)
+        self.policy = RetryPolicy(
+            max_attempts=self.config.max_attempts,
+            timeout_s=self.config.timeout_s,
+            backoff_base_s=self.config.backoff_base_s,
+            backoff_max_s=self.config.backoff_max_s,
+            deadline_s=self.config.deadline_s,
+        )
+        self._limiters = {e.name: RateLimiter(self.config.min_interval_s) for e in self.engines}
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: LiteratureConfig | Mapping[str, Any] | None = None,
+        base_dir: str | Path | None = None,
+    ) -> LiteratureSearch:
+        """Build from the YAML section; relative paths resolve against ``base_dir`` (default: cwd).
+
+        When ``seed_cache_json`` is set, its entries are loaded into the cache (existing entries win).
+        """
+        config = cfg if isinstance(cfg, LiteratureConfig) else LiteratureConfig.model_validate(cfg or {})
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        cache = LiteratureCache(_resolve(config.cache_path, base) if config.cache_path else None)
+        if config.seed_cache_json:
+            count = cache.import_json(_resolve(config.seed_cache_json, base))
+            log.info("literature cache seeded with %d searches from %s", count, config.seed_cache_json)
+        return cls(config, cache=cache)
+
+    @property
+    def cache_only(self) -> bool:
+        return self.config.cache_only
+
+    async def search(self, query: str, limit: int = 10) -> list[Paper]:
+        """Papers matching ``query`` (at most ``limit``), from the cache or the first engine that answers.
+
+        Raises LiteratureUnavailable when searching is disabled, on a cache miss in cache-only mode, or
+        when every engine failed (the message names each engine and its last error); ValueError on an
+        empty query or a limit below 1.
+        """
+        if not query.strip():
+            raise ValueError("empty literature query")
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        if not self.engines:
+            raise LiteratureUnavailable("literature search is disabled (engine: none)")
+        for engine in self.engines:
+            cached = await self.cache.get(engine.name, query, limit)
+            if cached is not None:
+                log.debug("literature cache hit (%s): %r", engine.name, query)
+                return cached
+        if self.cache_only:
+            raise LiteratureUnavailable(f"not in cache (cache-only mode): {normalize_query(query)!r}")
+        errors: dict[str, str] = {}
+        for engine in self.engines:
+            try:
+                papers = await run_with_retries(
+                    engine.name,
+                    functools.partial(engine.search, query, limit),
+                    self.policy,
+                    self._limiters[engine.name],
+                )
+            except EngineFailed as failure:
+                errors[engine.name] = str(failure)
+                log.warning("literature engine failed: %s", failure)
+                continue
+            await self.cache.put(engine.name, query, limit, papers)
+            return papers
+        raise LiteratureUnavailable("; ".join(errors.values()), errors)
+
+    async def bibtex(self, paper: Paper) -> str:
+        """Valid BibTeX under the paper's stable cite key (see ``bibtex.cite_key``): the engine's entry
+        cleaned up when it gave one (Semantic Scholar's citationStyles), else generated from metadata."""
+        return bibtex_for(paper)
+
+    def export_cache(self, path: str | Path) -> int:
+        """Write the whole cache as JSON (the format ``seed_cache_json`` reads); returns entries written."""
+        return self.cache.export_json(path)
+
+    def import_cache(self, path: str | Path, *, overwrite: bool = False) -> int:
+        return self.cache.import_json(path, overwrite=overwrite)
+
+    def close(self) -> None:
+        self.cache.close()

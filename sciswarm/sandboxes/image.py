@@ -1,0 +1,326 @@
+"""Build the experiment image with no registry: a local base image + a wheelhouse prepared on the host.
+
+`sciswarm-base:bookworm` is bootstrapped from a Debian rootfs (mmdebstrap -> tar -> docker import) when
+missing; `sciswarm-exp:latest` adds a venv at /opt/venv installed from the wheelhouse with
+`pip install --no-index` in a build that has no network. The image carries a label with the hash of its
+inputs (base image id, requirements, Python version, Dockerfile): a rebuild is skipped when nothing changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import docker.utils
+
+from sciswarm.sandboxes.base import SandboxError
+
+ProgressCallback = Callable[[str], None]
+
+DEFAULT_BASE = "sciswarm-base:bookworm"
+DEFAULT_IMAGE = "sciswarm-exp:latest"
+DEFAULT_REQUIREMENTS: tuple[str, ...] = ("numpy", "matplotlib", "torch==2.13.0")
+LABEL_INPUTS = "sciswarm.image.inputs"
+LABEL_REQUIREMENTS = "sciswarm.image.requirements"
+BUILDER_VERSION = "1"
+
+BOOTSTRAP_SUITE = "bookworm"
+BOOTSTRAP_VARIANT = "essential"  # Essential:yes packages, configured; "extract" leaves packages unconfigured
+BOOTSTRAP_INCLUDE = "python3,python3-venv,python3-pip,ca-certificates"
+
+RUNTIME_ENV = {
+    "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/.matplotlib",
+}
+
+_DOCKERFILE = """\
+ARG BASE
+FROM ${{BASE}} AS build
+COPY wheelhouse/ /wheelhouse/
+RUN python3 -m venv /opt/venv \\
+ && /opt/venv/bin/python -m pip install --no-index --find-links /wheelhouse --no-cache-dir \\
+      --disable-pip-version-check {requirements}
+
+FROM ${{BASE}}
+COPY --from=build /opt/venv /opt/venv
+ENV {env}
+WORKDIR /workspace
+"""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: str
+    image_id: str
+    reused: bool
+    inputs_hash: str
+    seconds: float
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "sciswarm"
+
+
+def render_dockerfile(requirements: Sequence[str]) -> str:
+    env = " \\\n    ".join(f"{k}={shlex.quote(v)}" for k, v in RUNTIME_ENV.items())
+    return _DOCKERFILE.format(requirements=" ".join(shlex.quote(r) for r in requirements), env=env)
+
+
+def inputs_hash(base_id: str, requirements: Sequence[str], python_version: str) -> str:
+    payload = json.dumps(
+        {
+            "builder": BUILDER_VERSION,
+            "base": base_id,
+            "requirements": list(requirements),
+            "python": python_version,
+            "dockerfile": render_dockerfile(requirements),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _say(progress: ProgressCallback | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _image_or_none(client: docker.DockerClient, name: str) -> Any:
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def bootstrap_base_image(tag: str = DEFAULT_BASE, *, progress: ProgressCallback | None = None) -> None:
+    """mmdebstrap a bookworm rootfs with python3 (3.11) and `docker import` it as `tag` (needs root)."""
+    if shutil.which("mmdebstrap") is None:
+        raise SandboxError("base image missing and mmdebstrap is not installed (apt-get install mmdebstrap)")
+    with tempfile.TemporaryDirectory(prefix="sciswarm-rootfs-") as tmp:
+        tarball = Path(tmp) / "rootfs.tar"
+        _say(progress, f"bootstrapping {tag}: mmdebstrap --variant={BOOTSTRAP_VARIANT} {BOOTSTRAP_SUITE}")
+        cmd = [
+            "mmdebstrap",
+            "--quiet",
+            f"--variant={BOOTSTRAP_VARIANT}",
+            f"--include={BOOTSTRAP_INCLUDE}",
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+            '--customize-hook=rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*',
+            BOOTSTRAP_SUITE,
+            str(tarball),
+        ]
+        _run_logged(cmd, progress)
+        _say(progress, f"docker import -> {tag}")
+        changes = [f"ENV PATH={RUNTIME_ENV['PATH']}", "ENV LANG=C.UTF-8", 'CMD ["/usr/bin/python3"]']
+        repo, version = docker.utils.parse_repository_tag(tag)
+        client = docker.from_env()
+        try:
+            client.api.import_image_from_file(
+                str(tarball), repository=repo, tag=version or "latest", changes=changes
+            )
+        finally:
+            client.close()
+
+
+def _run_logged(cmd: list[str], progress: ProgressCallback | None) -> None:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    tail: list[str] = []
+    for line in proc.stdout:
+        line = line.rstrip()
+        tail = [*tail[-30:], line]
+        _say(progress, f"  {line}")
+    if proc.wait() != 0:
+        raise SandboxError(f"{cmd[0]} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+
+
+def ensure_base_image(
+    client: docker.DockerClient, base: str, progress: ProgressCallback | None = None
+) -> Any:
+    image = _image_or_none(client, base)
+    if image is not None:
+        return image
+    if base != DEFAULT_BASE:
+        raise SandboxError(f"base image {base!r} is not present locally (no registry is used)")
+    bootstrap_base_image(base, progress=progress)
+    return client.images.get(base)
+
+
+def base_python_version(client: docker.DockerClient, base: str) -> str:
+    """'3.11' for the base's python3 (the wheelhouse must match its ABI)."""
+    try:
+        out = client.containers.run(
+            base,
+            ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            network_mode="none",
+            remove=True,
+            labels={"sciswarm": "1"},
+        )
+    except docker.errors.ContainerError as exc:
+        raise SandboxError(f"base image {base!r} has no working python3: {exc}") from exc
+    return bytes(out).decode().strip()
+
+
+def prepare_wheelhouse(
+    requirements: Sequence[str],
+    python_version: str,
+    cache_dir: Path,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Wheels for `requirements` (and their deps) for `python_version`, cached per requirement set."""
+    key = hashlib.sha256(json.dumps([python_version, *requirements]).encode()).hexdigest()[:16]
+    dest = cache_dir / "wheelhouse" / key
+    done = dest / ".complete"
+    if done.exists():
+        _say(progress, f"wheelhouse {dest} already prepared")
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    host_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    if python_version == host_version:  # same ABI: `pip wheel` also builds sdists into wheels
+        cmd = [*pip, "wheel", "--prefer-binary", "--wheel-dir", str(dest), *requirements]
+    else:
+        cmd = [*pip, "download", "--only-binary=:all:", "--python-version", python_version]
+        cmd += ["--dest", str(dest), *requirements]
+    _say(progress, f"preparing wheelhouse for python {python_version}: {' '.join(requirements)}")
+    _run_logged(cmd, progress)
+    done.write_text(json.dumps({"python": python_version, "requirements": list(requirements)}))
+    return dest
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True)
+    for item in src.iterdir():
+        if item.is_file() and item.suffix == ".whl":
+            try:
+                os.link(item, dst / item.name)
+            except OSError:
+                shutil.copy2(item, dst / item.name)
+
+
+def _docker_build(
+    client: docker.DockerClient,
+    context: Path,
+    image: str,
+    base: str,
+    labels: dict[str, str],
+    progress: ProgressCallback | None,
+) -> str:
+    image_id = ""
+    stream = client.api.build(
+        path=str(context),
+        tag=image,
+        buildargs={"BASE": base},
+        labels=labels,
+        network_mode="none",
+        rm=True,
+        forcerm=True,
+        decode=True,
+    )
+    for chunk in stream:
+        if "error" in chunk:
+            raise SandboxError(f"docker build of {image} failed: {chunk['error'].strip()}")
+        text = str(chunk.get("stream", "")).rstrip()
+        if text:
+            _say(progress, f"  {text}")
+        aux = chunk.get("aux")
+        if isinstance(aux, dict) and "ID" in aux:
+            image_id = str(aux["ID"])
+    return image_id or client.images.get(image).id
+
+
+def _drop_new_dangling(client: docker.DockerClient, before: set[str]) -> None:
+    """Remove the build stage (an untagged 1+ GB image holding the wheelhouse) left by the legacy builder."""
+    for img in client.images.list(filters={"dangling": True}):
+        if img.id not in before:
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(img.id, noprune=False)
+
+
+def smoke_test(client: docker.DockerClient, image: str, requirements: Sequence[str]) -> str:
+    names = [r.split("==")[0].split(">")[0].split("<")[0].split("[")[0].strip() for r in requirements]
+    code = (
+        "import sys, importlib.metadata as m; "
+        f"print('python', sys.version.split()[0], *[n + '=' + m.version(n) for n in {names!r}])"
+    )
+    out = client.containers.run(
+        image,
+        ["python", "-c", code],
+        network_mode="none",
+        remove=True,
+        user="65534:65534",
+        labels={"sciswarm": "1"},
+    )
+    return bytes(out).decode().strip()
+
+
+def build_image(
+    *,
+    base: str = DEFAULT_BASE,
+    image: str = DEFAULT_IMAGE,
+    requirements: Sequence[str] = DEFAULT_REQUIREMENTS,
+    cache_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    client: docker.DockerClient | None = None,
+) -> BuildResult:
+    """Build (or reuse) `image` from `base` + a host wheelhouse. Blocking; report steps via `progress`."""
+    t0 = time.monotonic()
+    own_client = client is None
+    dc = client or docker.from_env()
+    try:
+        base_image = ensure_base_image(dc, base, progress)
+        py = base_python_version(dc, base)
+        digest = inputs_hash(base_image.id, requirements, py)
+        existing = _image_or_none(dc, image)
+        if existing is not None and not force and (existing.labels or {}).get(LABEL_INPUTS) == digest:
+            _say(progress, f"{image} is up to date (inputs {digest[:12]}), reusing it")
+            return BuildResult(image, existing.id, True, digest, time.monotonic() - t0)
+        wheels = prepare_wheelhouse(requirements, py, cache_dir or default_cache_dir(), progress)
+        with tempfile.TemporaryDirectory(prefix="sciswarm-build-") as tmp:
+            context = Path(tmp)
+            _link_tree(wheels, context / "wheelhouse")
+            (context / "Dockerfile").write_text(render_dockerfile(requirements))
+            labels = {LABEL_INPUTS: digest, LABEL_REQUIREMENTS: " ".join(requirements), "sciswarm": "1"}
+            _say(progress, f"building {image} from {base} (python {py}, no network)")
+            dangling = {i.id for i in dc.images.list(filters={"dangling": True})}
+            image_id = _docker_build(dc, context, image, base, labels, progress)
+            _drop_new_dangling(dc, dangling)
+        _say(progress, "smoke test: " + smoke_test(dc, image, requirements))
+        return BuildResult(image, image_id, False, digest, time.monotonic() - t0)
+    finally:
+        if own_client:
+            dc.close()
+
+
+def image_present(image: str = DEFAULT_IMAGE) -> bool:
+    try:
+        client = docker.from_env(timeout=5)
+    except docker.errors.DockerException:
+        return False
+    try:
+        return _image_or_none(client, image) is not None
+    finally:
+        client.close()

@@ -1,0 +1,246 @@
+"""Run a swarm: wire config, models, roles and bus; stop on idle, Stop, budget, timeout or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient
+
+from sciswarm.agents.base import Role, RoleContext
+from sciswarm.agents.chat import ModelHandle
+from sciswarm.agents.prompting import Prompts
+from sciswarm.agents.registry import RoleNotFound, resolve
+from sciswarm.events import Log, Message, RoleFailed, RunStatus, Start, Trace
+from sciswarm.ledger import BudgetExceeded, Ledger
+from sciswarm.swarm.bus import Bus
+from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig
+from sciswarm.swarm.models import build_clients, describe_models
+from sciswarm.swarm.services import Services
+from sciswarm.swarm.store import Listener, RunStore, Transcript, new_run_id
+
+
+@dataclass
+class ResolvedRole:
+    spec: RoleSpec
+    cls: type[Role]  # type: ignore[type-arg]
+    params: Any
+    subscribes: list[str]
+    publishes: list[str] | None
+
+
+def resolve_roles(cfg: SwarmConfig, source: str = "config") -> list[ResolvedRole]:
+    """Import every role class and validate its params with the role's own model."""
+    from pydantic import ValidationError
+
+    if cfg.base_dir not in sys.path:
+        sys.path.insert(0, cfg.base_dir)  # roles kept beside the YAML file are importable
+    resolved = []
+    problems = []
+    for i, spec in enumerate(cfg.roles):
+        if not spec.enabled:
+            continue
+        where = f"roles[{i}] ({spec.name})"
+        try:
+            cls = resolve(spec.use or spec.name)
+        except RoleNotFound as exc:
+            problems.append(f"  - {where}.use: {exc}")
+            continue
+        try:
+            params = cls.Params.model_validate(spec.params)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"])
+                problems.append(f"  - {where}.params.{loc}: {err['msg']}")
+            continue
+        subscribes = list(spec.subscribes if spec.subscribes is not None else cls.subscribes)
+        publishes = spec.publishes if spec.publishes is not None else (list(cls.publishes) or None)
+        resolved.append(ResolvedRole(spec, cls, params, subscribes, publishes))
+    if problems:
+        raise ConfigError(f"{source}: invalid roles:\n" + "\n".join(problems))
+    return resolved
+
+
+class SwarmRunner:
+    def __init__(
+        self,
+        cfg: SwarmConfig,
+        *,
+        config_path: str = "",
+        run_id: str | None = None,
+        listeners: list[Listener] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.roles = resolve_roles(cfg, config_path or "config")
+        self.run_id = run_id or new_run_id(cfg.name)
+        self.store = RunStore.create(Path(cfg.runs_dir), self.run_id)
+        self.transcript = Transcript(self.store.transcript_path)
+        for listener in listeners or []:
+            self.transcript.subscribe(listener)
+        self.ledger = Ledger(
+            budget=cfg.budget, run_id=self.run_id, on_call=self.trace, on_run_budget=self._on_run_budget
+        )
+        self.clients: dict[str, ChatCompletionClient] = build_clients(cfg, self.ledger)
+        self.services = Services(cfg, self.store.run_dir, log=self._log)
+        self.bus = Bus(recorder=self._record)
+        self._stop = asyncio.Event()
+        self._stop_status = "stopped"
+        self._stop_reason = ""
+        self.started_at = time.time()
+        self.status = "running"
+
+    # ---- recording ------------------------------------------------------
+    def trace(self, event: Trace) -> None:
+        event.run_id = event.run_id or self.run_id
+        self.transcript.write(event)
+
+    def _log(self, level: str, text: str, idea_id: str = "swarm", sender: str = "swarm") -> None:
+        self.trace(Log(level=level, text=text, idea_id=idea_id, sender=sender))  # type: ignore[arg-type]
+
+    def _record(self, message: Message) -> None:
+        self.transcript.write(message)
+        if message.kind == "stop":
+            self.request_stop("stopped", f"Stop published by {message.sender}: {getattr(message, 'reason', '')}")
+        elif self.bus.published >= self.cfg.flow.max_messages:
+            self.request_stop("stopped", f"message limit reached ({self.cfg.flow.max_messages})")
+
+    def _on_run_budget(self, reason: str) -> None:
+        self.request_stop("stopped", reason)
+
+    def request_stop(self, status: str, reason: str) -> None:
+        if not self._stop.is_set():
+            self._stop_status = status
+            self._stop_reason = reason
+            self._stop.set()
+
+    def _write_meta(self, reason: str = "") -> None:
+        self.store.write_meta(
+            {
+                "run_id": self.run_id,
+                "name": self.cfg.name,
+                "status": self.status,
+                "reason": reason,
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "ended_at": None if self.status == "running" else time.time(),
+                "wall_s": round(time.time() - self.started_at, 2),
+                "messages": self.bus.published,
+                "totals": self.ledger.snapshot(),
+                "roles": {
+                    r.spec.name: {"class": f"{r.cls.__module__}:{r.cls.__qualname__}", "subscribes": r.subscribes}
+                    for r in self.roles
+                },
+                "config": self.cfg.model_dump(mode="json"),
+            }
+        )
+
+    # ---- roles ----------------------------------------------------------
+    def _handler_factory(self, rr: ResolvedRole) -> Callable[[str], Callable[[Message], Any]]:
+        prompts = Prompts.load(rr.cls.name or rr.spec.name, self.services.prompt_dirs())
+        client = self.clients[rr.spec.model]
+        name = rr.spec.name
+
+        def factory(idea_id: str) -> Callable[[Message], Any]:
+            async def publish(message: Message) -> None:
+                if rr.publishes is not None and message.kind not in rr.publishes and message.kind != "stop":
+                    raise PermissionError(
+                        f"role {name} may publish {rr.publishes}, not '{message.kind}' (see its 'publishes')"
+                    )
+                await self.bus.publish(message)
+
+            ctx: RoleContext[Any] = RoleContext(
+                role=name,
+                run_id=self.run_id,
+                idea_id=idea_id,
+                params=rr.params,
+                model=ModelHandle(client, role=name, idea_id=idea_id),
+                prompts=prompts,
+                run_dir=self.store.run_dir,
+                publish_fn=publish,
+                log_fn=lambda level, text: self._log(level, text, idea_id, name),
+                template=self.services.template,
+                sandbox_fn=self.services.sandbox,
+                run_spec_fn=self.services.run_spec,
+                literature_fn=lambda: self.services.literature,
+                output_fn=lambda stream, line: self.services.output(name, idea_id, stream, line, self.trace),
+                settings={**self.cfg.flow.model_dump(), "goal": self.cfg.description},
+            )
+            role = rr.cls(ctx)
+
+            async def handle(message: Message) -> None:
+                try:
+                    await role.handle(message)
+                except asyncio.CancelledError:
+                    raise
+                except BudgetExceeded as exc:
+                    if exc.scope == "run":
+                        self.request_stop("stopped", exc.reason)
+                    else:
+                        await self._fail(name, idea_id, message, f"budget: {exc.reason}")
+                except Exception as exc:
+                    tb = traceback.format_exc(limit=6)
+                    self._log("error", f"{name} raised {type(exc).__name__}:\n{tb}", idea_id, name)
+                    await self._fail(name, idea_id, message, f"{type(exc).__name__}: {exc}")
+
+            return handle
+
+        return factory
+
+    async def _fail(self, role: str, idea_id: str, message: Message, error: str) -> None:
+        failed = RoleFailed(
+            run_id=self.run_id, idea_id=idea_id, sender=role, role=role, error=error,
+            on_kind=message.kind, parent_id=message.id,
+        )
+        await self.bus.publish(failed)
+
+    # ---- the run ------------------------------------------------------
+    async def run(self, *, handle_signals: bool = True) -> str:
+        reason = ""
+        self._write_meta()
+        self.trace(RunStatus(status="running", reason=f"run {self.run_id} in {self.store.run_dir}"))
+        for line in describe_models(self.cfg):
+            self._log("warning" if "SCRIPTED" in line else "info", line)
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            loop.add_signal_handler(signal.SIGINT, self.request_stop, "interrupted", "interrupted by the user (Ctrl-C)")
+            loop.add_signal_handler(signal.SIGTERM, self.request_stop, "interrupted", "terminated (SIGTERM)")
+        try:
+            for rr in self.roles:
+                await self.bus.add_role(rr.spec.name, rr.subscribes, self._handler_factory(rr), rr.cls.description)
+            self.bus.start()
+            template = str(self.services.template) if self.services.template else ""
+            await self.bus.publish(Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description))
+            idle = asyncio.create_task(self.bus.wait_idle())
+            stop = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait({idle, stop}, timeout=self.cfg.flow.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            if idle in done and not self._stop.is_set():
+                self.status, reason = "completed", "the bus is idle: every role has finished"
+                stop.cancel()
+            else:
+                if not done:
+                    self.request_stop("stopped", f"run time limit reached ({self.cfg.flow.timeout_s} s)")
+                self.status, reason = self._stop_status, self._stop_reason
+                await self.bus.shutdown(idle)
+        except BaseException as exc:
+            self.status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            await self.bus.shutdown()
+            raise
+        finally:
+            if handle_signals:
+                loop.remove_signal_handler(signal.SIGINT)
+                loop.remove_signal_handler(signal.SIGTERM)
+            if self.status == "running":
+                self.status = "failed"
+            self.trace(RunStatus(status=self.status, reason=reason))  # type: ignore[arg-type]
+            self._write_meta(reason)
+            await self.services.close()
+            self.transcript.close()
+        return self.status

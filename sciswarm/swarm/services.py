@@ -1,0 +1,83 @@
+"""Shared services a run hands to its roles: template, sandbox, run specs, literature search.
+
+Heavy pieces (docker, the literature client) are created on first use, once per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sciswarm.events import OutputLine, Trace
+from sciswarm.sandboxes.base import RunSpec, Sandbox
+from sciswarm.swarm.config import SwarmConfig
+
+LogFn = Callable[..., None]
+
+
+class Services:
+    def __init__(self, cfg: SwarmConfig, run_dir: Path, *, log: LogFn) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self._log = log
+        self.template: Path | None = cfg.path(cfg.template) if cfg.template else None
+        self._sandbox: Sandbox | None = None
+        self._sandbox_lock = threading.Lock()
+        self._literature: Any = None
+        self._literature_ready = False
+
+    def prompt_dirs(self) -> list[Path]:
+        """User prompt overrides: a `prompts/` folder beside the swarm YAML, if any."""
+        folder = Path(self.cfg.base_dir) / "prompts"
+        return [folder] if folder.is_dir() else []
+
+    def sandbox(self) -> Sandbox:
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                from sciswarm.sandboxes.factory import make_sandbox
+
+                sc = self.cfg.sandbox
+                self._sandbox = make_sandbox(
+                    sc.provider, image=sc.image, on_log=lambda level, text: self._log(level, text)
+                )
+                kind = "isolated" if self._sandbox.isolated else "NOT isolated"
+                self._log("info", f"sandbox provider: {self._sandbox.name} ({kind})")
+                if sc.gpus_per_run or sc.gpu_devices:
+                    from sciswarm.sandboxes.slots import GpuSlots
+
+                    self._sandbox = GpuSlots(self._sandbox, sc.gpu_devices, sc.gpus_per_run)
+            return self._sandbox
+
+    def run_spec(self, argv: list[str]) -> RunSpec:
+        sc = self.cfg.sandbox
+        return RunSpec(
+            argv=argv,
+            timeout_s=sc.timeout_s,
+            memory_mb=sc.memory_mb,
+            cpus=sc.cpus,
+            gpus=sc.gpus_per_run,
+            network=sc.network,
+        )
+
+    @property
+    def literature(self) -> Any:
+        if not self._literature_ready:
+            self._literature_ready = True
+            if self.cfg.literature.get("engine", "semanticscholar") != "none":
+                from sciswarm.literature import LiteratureConfig, LiteratureSearch
+
+                lcfg = LiteratureConfig.model_validate(self.cfg.literature)
+                self._literature = LiteratureSearch.from_config(lcfg, Path(self.cfg.base_dir))
+        return self._literature
+
+    def output(self, role: str, idea_id: str, stream: str, line: str, trace: Callable[[Trace], None]) -> None:
+        trace(OutputLine(idea_id=idea_id, sender=role, stream=stream, line=line))  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        closer = getattr(self._literature, "aclose", None)
+        if closer is not None:
+            await closer()
+        await asyncio.sleep(0)

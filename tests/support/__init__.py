@@ -1,0 +1,1 @@
+"""Test helpers: fake servers on 127.0.0.1 speaking real APIs."""
