@@ -31,9 +31,7 @@ def _mount_subcommands() -> None:
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="swarm YAML file")],
-    override: Annotated[
-        list[str] | None, typer.Option("-o", "--override", help="key.path=value (repeatable)")
-    ] = None,
+    override: Annotated[list[str] | None, typer.Option("-o", "--override", help="key.path=value (repeatable)")] = None,
     quiet_output: Annotated[bool, typer.Option("--no-output", help="hide experiments' output lines")] = False,
 ) -> None:
     """Launch a swarm and show the agents' conversation live."""
@@ -88,9 +86,7 @@ def roles() -> None:
         except RoleNotFound as exc:
             table.add_row(name, origin, target, "-", "-", f"[red]{exc}[/]")
             continue
-        table.add_row(
-            name, origin, target, ", ".join(cls.subscribes), ", ".join(cls.publishes) or "-", cls.description
-        )
+        table.add_row(name, origin, target, ", ".join(cls.subscribes), ", ".join(cls.publishes) or "-", cls.description)
     console.print(table)
 
 

@@ -257,8 +257,22 @@ MESSAGE_ADAPTER: TypeAdapter[BuiltinMessage] = TypeAdapter(BuiltinMessage)
 BUILTIN_KINDS: frozenset[str] = frozenset(
     m.model_fields["kind"].default
     for m in (
-        Start, Idea, NoveltyVerdict, ExperimentPlan, CodeChange, ExperimentRun, ExperimentsDone,
-        Figures, Draft, Paper, Review, MetaReview, Revision, Note, RoleFailed, Stop,
+        Start,
+        Idea,
+        NoveltyVerdict,
+        ExperimentPlan,
+        CodeChange,
+        ExperimentRun,
+        ExperimentsDone,
+        Figures,
+        Draft,
+        Paper,
+        Review,
+        MetaReview,
+        Revision,
+        Note,
+        RoleFailed,
+        Stop,
     )
 )
 

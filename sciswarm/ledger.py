@@ -37,8 +37,10 @@ class CallContext:
     stage: str = ""
 
 
+NO_CONTEXT = CallContext()
 CALL_CONTEXT: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
-    "sciswarm_call_context", default=CallContext()
+    "sciswarm_call_context",
+    default=NO_CONTEXT,  # noqa: B039 - frozen dataclass, immutable
 )
 
 
@@ -112,9 +114,7 @@ class Ledger:
                     "idea", f"idea {ctx.idea_id}: token budget exhausted ({i.tokens} >= {b.per_idea_tokens})"
                 )
             if b.per_idea_usd is not None and i.cost_usd >= b.per_idea_usd:
-                raise BudgetExceeded(
-                    "idea", f"idea {ctx.idea_id}: dollar budget exhausted (${i.cost_usd:.4f})"
-                )
+                raise BudgetExceeded("idea", f"idea {ctx.idea_id}: dollar budget exhausted (${i.cost_usd:.4f})")
 
     def _run_exhausted(self, reason: str) -> None:
         if self.on_run_budget is not None:

@@ -22,7 +22,7 @@ from autogen_core.models import (
     CreateResult,
     FunctionExecutionResultMessage,
     LLMMessage,
-    ModelCapabilities,  # type: ignore[attr-defined]
+    ModelCapabilities,
     ModelFamily,
     ModelInfo,
     RequestUsage,
@@ -288,14 +288,14 @@ class LiteLLMClient(ChatCompletionClient):
             content = msg.content or ""
             finish = _finish(choice.finish_reason)
         return CreateResult(
-            finish_reason=finish,  # type: ignore[arg-type]
+            finish_reason=finish,
             content=content,
             usage=req_usage,
             cached=False,
             thought=msg.content if tool_calls and msg.content else None,
         )
 
-    async def create_stream(  # type: ignore[override]
+    async def create_stream(
         self,
         messages: Sequence[LLMMessage],
         *,
@@ -358,7 +358,7 @@ class LiteLLMClient(ChatCompletionClient):
                 )
             )
             yield CreateResult(
-                finish_reason=_finish(finish),  # type: ignore[arg-type]
+                finish_reason=_finish(finish),
                 content=text_all,
                 usage=usage,
                 cached=False,
@@ -380,9 +380,7 @@ class LiteLLMClient(ChatCompletionClient):
         except Exception:
             return sum(len(json.dumps(m)) for m in to_openai_messages(messages)) // 4
 
-    def remaining_tokens(
-        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
-    ) -> int:
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         try:
             limit = int(_litellm().get_max_tokens(self.model) or 128_000)
         except Exception:
@@ -390,7 +388,7 @@ class LiteLLMClient(ChatCompletionClient):
         return limit - self.count_tokens(messages, tools=tools)
 
     @property
-    def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
+    def capabilities(self) -> ModelCapabilities:
         return {"vision": False, "function_calling": True, "json_output": True}
 
     @property
@@ -405,5 +403,10 @@ class LiteLLMClient(ChatCompletionClient):
 
 
 def _finish(reason: str | None) -> str:
-    mapping = {"stop": "stop", "length": "length", "tool_calls": "function_calls", "content_filter": "content_filter"}
+    mapping = {
+        "stop": "stop",
+        "length": "length",
+        "tool_calls": "function_calls",
+        "content_filter": "content_filter",
+    }
     return mapping.get(reason or "stop", "unknown")

@@ -28,7 +28,7 @@ from autogen_core.models import (
     ChatCompletionClient,
     CreateResult,
     LLMMessage,
-    ModelCapabilities,  # type: ignore[attr-defined]
+    ModelCapabilities,
     ModelFamily,
     ModelInfo,
     RequestUsage,
@@ -88,9 +88,7 @@ class ScriptedClient(ChatCompletionClient):
                 raise ModelCallError(f"scripted model has no replies for role '{role}'")
             i = self._next.get(key, 0)
             if i >= len(replies):
-                raise ModelCallError(
-                    f"scripted replies for role '{role}' exhausted after {len(replies)} replies"
-                )
+                raise ModelCallError(f"scripted replies for role '{role}' exhausted after {len(replies)} replies")
             self._next[key] = i + 1
             return replies[i]
 
@@ -125,7 +123,7 @@ class ScriptedClient(ChatCompletionClient):
         )
         return CreateResult(finish_reason="stop", content=text, usage=usage, cached=False)
 
-    async def create_stream(  # type: ignore[override]
+    async def create_stream(
         self,
         messages: Sequence[LLMMessage],
         *,
@@ -153,13 +151,11 @@ class ScriptedClient(ChatCompletionClient):
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return sum(len(json.dumps(m)) for m in to_openai_messages(messages)) // 4
 
-    def remaining_tokens(
-        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
-    ) -> int:
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return 1_000_000 - self.count_tokens(messages)
 
     @property
-    def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
+    def capabilities(self) -> ModelCapabilities:
         return {"vision": False, "function_calling": False, "json_output": True}
 
     @property

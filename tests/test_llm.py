@@ -9,12 +9,12 @@ import pytest
 from autogen_core.models import CreateResult, UserMessage
 from autogen_core.tools import ToolSchema
 from pydantic import BaseModel
+from support.fake_openai import FakeOpenAI
 
 from sciswarm.agents.chat import ModelHandle, ModelOutputError, extract_json
 from sciswarm.events import ModelCall
 from sciswarm.ledger import Budget, BudgetExceeded, Ledger
 from sciswarm.llm import LiteLLMClient, ModelCallError
-from support.fake_openai import FakeOpenAI
 
 MODEL = "openai/gpt-4o-mini"  # in litellm's offline cost map, so cost is real and non-zero
 
@@ -27,7 +27,12 @@ def server() -> Iterator[FakeOpenAI]:
 
 def client(server: FakeOpenAI, ledger: Ledger, **kw: object) -> LiteLLMClient:
     return LiteLLMClient(
-        MODEL, ledger=ledger, api_base=server.api_base, api_key="sk-test", backoff_base_s=0.01, **kw  # type: ignore[arg-type]
+        MODEL,
+        ledger=ledger,
+        api_base=server.api_base,
+        api_key="sk-test",
+        backoff_base_s=0.01,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -45,7 +50,9 @@ async def test_success_records_tokens_cost_and_latency(server: FakeOpenAI) -> No
     assert len(calls) == 1 and calls[0].ok
     assert calls[0].prompt_tokens > 0 and calls[0].completion_tokens > 0
     assert calls[0].cost_usd > 0
-    assert ledger.total.calls == 1 and ledger.total.tokens == result.usage.prompt_tokens + result.usage.completion_tokens
+    assert (
+        ledger.total.calls == 1 and ledger.total.tokens == result.usage.prompt_tokens + result.usage.completion_tokens
+    )
 
 
 async def test_429_then_success_is_retried(server: FakeOpenAI) -> None:
@@ -87,8 +94,11 @@ async def test_json_mode_and_structured_output_are_sent(server: FakeOpenAI) -> N
 
 
 async def test_tool_calls(server: FakeOpenAI) -> None:
-    tool: ToolSchema = {"name": "search", "description": "search papers",
-                        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
+    tool: ToolSchema = {
+        "name": "search",
+        "description": "search papers",
+        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+    }
     server.add({"tool_calls": [{"name": "search", "arguments": '{"q": "diffusion"}'}]})
     result = await client(server, Ledger()).create(msgs(), tools=[tool])
     assert result.finish_reason == "function_calls"

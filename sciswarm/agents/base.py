@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from sciswarm.events import Message
+from sciswarm.events import Message, Trace
 
 if TYPE_CHECKING:
     from sciswarm.agents.chat import ModelHandle
@@ -45,6 +45,7 @@ class RoleContext(Generic[P]):
     run_spec_fn: Callable[[list[str]], RunSpec] | None = None
     literature_fn: Callable[[], Any] | None = None  # -> sciswarm.literature.LiteratureSearch | None
     output_fn: Callable[[str, str], None] | None = None
+    trace_fn: Callable[[Trace], None] | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # swarm-wide flags (e.g. flow options)
 
     @property
@@ -83,6 +84,17 @@ class RoleContext(Generic[P]):
 
     def log(self, text: str, level: str = "info") -> None:
         self.log_fn(level, text)
+
+    def trace(self, event: Trace) -> None:
+        """Record a trace event (e.g. a sandbox execution) in the transcript."""
+        event.run_id, event.idea_id, event.sender = self.run_id, self.idea_id, self.role
+        if self.trace_fn is not None:
+            self.trace_fn(event)
+
+    def output(self, stream: str, line: str) -> None:
+        """Stream one line of a running command to the live transcript."""
+        if self.output_fn is not None:
+            self.output_fn(stream, line)
 
 
 class Role(ABC, Generic[P]):

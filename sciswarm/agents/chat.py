@@ -53,11 +53,14 @@ class ModelHandle:
         self.role = role
         self.idea_id = idea_id
         self.json_retries = json_retries
+        self.extra_create_args: dict[str, Any] = {}
 
     async def complete(self, messages: list[LLMMessage], *, stage: str = "", json_output: bool = False) -> str:
         token = CALL_CONTEXT.set(CallContext(role=self.role, idea_id=self.idea_id, stage=stage))
         try:
-            result = await self.client.create(messages, json_output=json_output or None)
+            result = await self.client.create(
+                messages, json_output=json_output or None, extra_create_args=self.extra_create_args
+            )
         finally:
             CALL_CONTEXT.reset(token)
         if not isinstance(result.content, str):
@@ -112,7 +115,5 @@ class Conversation:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()[:8]
-        )
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()[:8])
     return str(exc)

@@ -22,7 +22,7 @@ class RoleNotFound(LookupError):
     pass
 
 
-def _import(target: str) -> type[Role]:  # type: ignore[type-arg]
+def _import(target: str) -> type[Role]:
     module_name, _, attr = target.partition(":")
     if not attr:
         raise RoleNotFound(f"'{target}' is not of the form 'package.module:Class'")
@@ -42,7 +42,7 @@ def plugged_in() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def resolve(use: str) -> type[Role]:  # type: ignore[type-arg]
+def resolve(use: str) -> type[Role]:
     if use in BUILTIN:
         return _import(BUILTIN[use])
     plugins = plugged_in()
@@ -51,9 +51,7 @@ def resolve(use: str) -> type[Role]:  # type: ignore[type-arg]
     if ":" in use:
         return _import(use)
     known = ", ".join(sorted(BUILTIN) + sorted(plugins))
-    raise RoleNotFound(
-        f"unknown role '{use}'. Known roles: {known}. For a custom class write 'package.module:Class'."
-    )
+    raise RoleNotFound(f"unknown role '{use}'. Known roles: {known}. For a custom class write 'package.module:Class'.")
 
 
 def available() -> dict[str, tuple[str, str]]:

@@ -67,7 +67,9 @@ def load_sources(paper_dir: Path, main: str, problems: list[str]) -> list[Source
     while todo and len(sources) < MAX_FILES:
         rel, origin = todo.pop(0)
         if not _inside(paper_dir, rel):
-            problems.append(f"{origin}: \\input{{{rel}}} points outside the paper folder; only files inside it can be used.")
+            problems.append(
+                f"{origin}: \\input{{{rel}}} points outside the paper folder; only files inside it can be used."
+            )
             continue
         path = paper_dir / rel
         if not path.is_file() and path.suffix != ".tex":
@@ -106,7 +108,9 @@ def check_citations(paper_dir: Path, sources: list[Source]) -> list[str]:
     for bib in filter(None, bibs):
         path = paper_dir / (bib if bib.endswith(".bib") else bib + ".bib")
         if not _inside(paper_dir, bib) or not path.is_file():
-            problems.append(f"Bibliography file `{path.name}` (from \\bibliography{{{bib}}}) is not in the paper folder.")
+            problems.append(
+                f"Bibliography file `{path.name}` (from \\bibliography{{{bib}}}) is not in the paper folder."
+            )
             continue
         known += list_keys(path)
     if not bibs and not known:
@@ -117,7 +121,9 @@ def check_citations(paper_dir: Path, sources: list[Source]) -> list[str]:
             continue
         where = ", ".join(places[:3]) + (" ..." if len(places) > 3 else "")
         if key.casefold() in folded:
-            problems.append(f"Cite key `{key}` ({where}) differs in case from `{folded[key.casefold()]}` in the bibliography.")
+            problems.append(
+                f"Cite key `{key}` ({where}) differs in case from `{folded[key.casefold()]}` in the bibliography."
+            )
         else:
             problems.append(
                 f"Cite key `{key}` ({where}) is not in the bibliography{_suggest(key, known)}; "
@@ -127,10 +133,10 @@ def check_citations(paper_dir: Path, sources: list[Source]) -> list[str]:
 
 
 def check_figures(paper_dir: Path, sources: list[Source]) -> list[str]:
-    dirs = [""] + [d for s in sources for m in _GRAPHICSPATH.finditer(s.text) for d in re.findall(r"\{([^{}]*)\}", m.group(1))]
-    images = sorted(
-        str(p.relative_to(paper_dir)) for p in paper_dir.rglob("*") if p.suffix.lower() in IMAGE_EXTS[1:5]
-    )
+    dirs = [""] + [
+        d for s in sources for m in _GRAPHICSPATH.finditer(s.text) for d in re.findall(r"\{([^{}]*)\}", m.group(1))
+    ]
+    images = sorted(str(p.relative_to(paper_dir)) for p in paper_dir.rglob("*") if p.suffix.lower() in IMAGE_EXTS[1:5])
     problems: list[str] = []
     for src in sources:
         for m in _GRAPHICS.finditer(src.text):
@@ -138,10 +144,17 @@ def check_figures(paper_dir: Path, sources: list[Source]) -> list[str]:
             if not _inside(paper_dir, name):
                 problems.append(f"{where}: figure `{name}` points outside the paper folder; use a file inside it.")
                 continue
-            if any((paper_dir / d / (name + ext)).is_file() for d in dirs if _inside(paper_dir, d or ".") for ext in IMAGE_EXTS):
+            if any(
+                (paper_dir / d / (name + ext)).is_file()
+                for d in dirs
+                if _inside(paper_dir, d or ".")
+                for ext in IMAGE_EXTS
+            ):
                 continue
             avail = ", ".join(images[:12]) or "none"
-            problems.append(f"{where}: figure file `{name}` does not exist{_suggest(name, images)}. Available images: {avail}.")
+            problems.append(
+                f"{where}: figure file `{name}` does not exist{_suggest(name, images)}. Available images: {avail}."
+            )
     return problems
 
 

@@ -20,18 +20,26 @@ import os
 import resource
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sciswarm.paper.landlock import Ruleset, abi_version
+from sciswarm.paper.landlock import READ_FILE, WRITE_FILE, Ruleset, abi_version
 
 Isolation = Literal["landlock", "kpathsea"]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _PASS_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "SOURCE_DATE_EPOCH")
-_TEXMF_VARS = ("TEXMFROOT", "TEXMFDIST", "TEXMFMAIN", "TEXMFLOCAL", "TEXMFSYSVAR", "TEXMFSYSCONFIG", "TEXMFHOME")
+_TEXMF_VARS = (
+    "TEXMFROOT",
+    "TEXMFDIST",
+    "TEXMFMAIN",
+    "TEXMFLOCAL",
+    "TEXMFSYSVAR",
+    "TEXMFSYSCONFIG",
+    "TEXMFHOME",
+)
 _SYSTEM_READ = (
     "/usr",
     "/bin",
@@ -76,9 +84,7 @@ def tex_tree() -> TexTree:
             [kpsewhich, f"--expand-var={spec}"], capture_output=True, text=True, timeout=20, check=False
         )
         values = out.stdout.strip().split("|")
-        cnf = subprocess.run(
-            [kpsewhich, "-all", "texmf.cnf"], capture_output=True, text=True, timeout=20, check=False
-        )
+        cnf = subprocess.run([kpsewhich, "-all", "texmf.cnf"], capture_output=True, text=True, timeout=20, check=False)
         cnfs = cnf.stdout.split()
     except (OSError, subprocess.SubprocessError):
         pass
@@ -164,7 +170,7 @@ def confine(
             if found:
                 ruleset.allow_read(Path(found).resolve().parent)
                 ruleset.allow_read(Path(found).parent)
-        ruleset.allow(Path("/dev/null"), 0b110)  # READ_FILE | WRITE_FILE
+        ruleset.allow(Path("/dev/null"), READ_FILE | WRITE_FILE)
         ruleset.allow_write(paper_dir)
         ruleset.allow_write(scratch)
     except Exception as exc:

@@ -92,9 +92,7 @@ class Ruleset:
             fields.append(_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL)
         attr = ctypes.create_string_buffer(struct.pack(f"={len(fields)}Q", *fields))
         self._fd = _check(
-            _libc().syscall(
-                _SYS_CREATE_RULESET, attr, ctypes.c_size_t(len(attr.raw)), ctypes.c_uint32(0)
-            ),
+            _libc().syscall(_SYS_CREATE_RULESET, attr, ctypes.c_size_t(len(attr.raw)), ctypes.c_uint32(0)),
             "create_ruleset",
         )
 

@@ -7,8 +7,10 @@ the PDF to ``last_good.pdf``; a failed compile never touches that copy. One comp
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from sciswarm.paper.confine import Confinement, ConfinementError, Isolation, confine
+from sciswarm.paper.confine import Confinement, ConfinementError, Isolation, confine, tex_tree
 from sciswarm.paper.procs import CONSOLE_TAIL_BYTES, read_tail, run_confined
 from sciswarm.paper.texlog import LatexIssue, dedupe, output_pages, parse_blg, parse_console, parse_log
 
@@ -74,7 +76,7 @@ def _unsafe_links(paper_dir: Path) -> list[LatexIssue]:
                     LatexIssue(
                         severity="error",
                         kind="blocked",
-                        message=f"`{rel}' is a symlink to outside the paper folder; replace it with a real file",
+                        message=f"`{rel}' is a symlink leading out of the paper folder; replace it with a real file",
                     )
                 )
     return issues
@@ -92,34 +94,41 @@ def _needs_rerun(log: Path) -> bool:
 
 
 class _Run:
-    def __init__(self, paper_dir: Path, scratch: Path, deadline: float) -> None:
-        self.paper_dir, self.scratch, self.deadline = paper_dir, scratch, deadline
+    """The steps of one compile, sharing a deadline, a confinement and the collected console output."""
+
+    def __init__(self, paper_dir: Path, scratch: Path, conf: Confinement, deadline: float) -> None:
+        self.paper_dir, self.scratch, self.conf, self.deadline = paper_dir, scratch, conf, deadline
         self.steps: list[str] = []
         self.console = ""
         self.timed_out = False
+        self.launch_error: str | None = None
 
-    async def step(self, argv: list[str], conf: Confinement) -> int | None:
+    async def step(self, argv: list[str]) -> int | None:
         out = self.scratch / f"step{len(self.steps)}.out"
         self.steps.append(Path(argv[0]).name)
-        rc = await run_confined(argv, self.paper_dir, conf, self.deadline, out)
+        try:
+            rc = await run_confined(argv, self.paper_dir, self.conf, self.deadline, out)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.launch_error = f"could not start {self.steps[-1]}: {exc}"
+            return -1
         self.console += read_tail(out, CONSOLE_TAIL_BYTES)
         self.timed_out = self.timed_out or rc is None
         return rc
 
 
-async def _pdflatex_sequence(run: _Run, conf: Confinement, main: str, stem: str) -> tuple[int | None, bool]:
+async def _pdflatex_sequence(run: _Run, main: str, stem: str) -> tuple[int | None, bool]:
     """pdflatex, bibtex if the .aux asks for it, pdflatex, and a third pass if needed. (rc, bibtex ran)."""
     tex = [shutil.which("pdflatex") or "pdflatex", *TEX_FLAGS, main]
-    rc = await run.step(tex, conf)
+    rc = await run.step(tex)
     if rc != 0:
         return rc, False
     aux = read_tail(run.paper_dir / f"{stem}.aux", 1 << 22)
     ran_bibtex = "\\bibdata{" in aux and "\\citation{" in aux
-    if ran_bibtex and await run.step([shutil.which("bibtex") or "bibtex", stem], conf) is None:
+    if ran_bibtex and await run.step([shutil.which("bibtex") or "bibtex", stem]) is None:
         return None, True
-    rc = await run.step(tex, conf)
+    rc = await run.step(tex)
     if rc == 0 and (ran_bibtex or _needs_rerun(run.paper_dir / f"{stem}.log")):
-        rc = await run.step(tex, conf)
+        rc = await run.step(tex)
     return rc, ran_bibtex
 
 
@@ -137,6 +146,8 @@ async def compile_pdf(
     t0 = time.monotonic()
     paper_dir = Path(paper_dir).resolve()
     src = paper_dir / main
+    if main.startswith("-") or not main.endswith(".tex"):
+        raise ValueError(f"main must be a .tex file name: {main!r}")
     if not src.is_file() or not src.resolve().is_relative_to(paper_dir):
         raise FileNotFoundError(f"{main} not found in {paper_dir}")
     stem = Path(main).stem
@@ -162,8 +173,9 @@ async def compile_pdf(
     name = _resolve_engine(engine)
     if shutil.which(name) is None:
         return failed(LatexIssue(severity="error", kind="tool", message=f"{name} is not installed (not on PATH)"))
-    for stale in (pdf, paper_dir / f"{stem}.blg"):
+    for stale in (pdf, paper_dir / f"{stem}.log", paper_dir / f"{stem}.blg"):
         stale.unlink(missing_ok=True)
+    await asyncio.to_thread(tex_tree)  # asks kpsewhich once per process; keep it off the event loop
     scratch = Path(tempfile.mkdtemp(prefix="sciswarm-tex-"))
     try:
         try:
@@ -176,36 +188,30 @@ async def compile_pdf(
             )
         except ConfinementError as exc:
             return failed(LatexIssue(severity="error", kind="tool", message=str(exc)))
-        run = _Run(paper_dir, scratch, t0 + timeout_s)
+        run = _Run(paper_dir, scratch, conf, t0 + timeout_s)
         try:
             if name == "latexmk":
                 argv = [shutil.which("latexmk") or name, "-pdf", "-norc", "-bibtex", *TEX_FLAGS, main]
-                rc, ran_bibtex = await run.step(argv, conf), True
+                rc, ran_bibtex = await run.step(argv), True
             else:
-                rc, ran_bibtex = await _pdflatex_sequence(run, conf, main, stem)
+                rc, ran_bibtex = await _pdflatex_sequence(run, main, stem)
         finally:
             conf.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     log_text = read_tail(paper_dir / f"{stem}.log", 1 << 22)
-    blg = paper_dir / f"{stem}.blg"
-    issues = parse_console(run.console) + parse_log(log_text)
-    if ran_bibtex and blg.is_file():
-        issues += parse_blg(read_tail(blg, 1 << 20))
+    ok = rc == 0 and not run.timed_out and pdf.is_file()
+    issues = _collect_issues(run, log_text, paper_dir / f"{stem}.blg" if ran_bibtex else None, ok, rc)
     if run.timed_out:
         msg = f"compilation took longer than {timeout_s:g} s and was stopped (an endless loop?)"
         issues.insert(0, LatexIssue(severity="error", kind="timeout", message=msg))
-    ok = rc == 0 and not run.timed_out and pdf.is_file()
-    tail = "\n".join((log_text or run.console).splitlines()[-LOG_TAIL_LINES:])
     pages = 0
     if ok:
         pages = output_pages(log_text) or _count_pages(pdf)
         _keep(pdf, kept)
-    else:  # undefined citations are expected in a pass that stopped before bibtex: keep to the errors
-        issues = [i for i in issues if i.kind not in ("undefined-citation", "undefined-reference")]
-    if not ok and rc not in (0, None) and not any(i.severity == "error" for i in issues):
-        msg = f"{run.steps[-1]} failed (exit code {rc}); see the log tail"
-        issues.append(LatexIssue(severity="error", kind="tool", message=msg))
+    else:
+        pdf.unlink(missing_ok=True)  # a pass that died mid-write may leave a truncated PDF behind
+    tail = "\n".join((log_text or run.console).splitlines()[-LOG_TAIL_LINES:])
     return CompileResult(
         ok=ok,
         pdf=pdf if ok else None,
@@ -218,6 +224,22 @@ async def compile_pdf(
         isolation=conf.isolation,
         steps=run.steps,
     )
+
+
+def _collect_issues(run: _Run, log_text: str, blg: Path | None, ok: bool, rc: int | None) -> list[LatexIssue]:
+    issues = parse_console(run.console) + parse_log(log_text)
+    if blg is not None and blg.is_file():
+        issues += parse_blg(read_tail(blg, 1 << 20))
+    if ok:
+        return issues
+    # undefined citations are expected in a pass that stopped before bibtex: keep to the errors
+    issues = [i for i in issues if i.kind not in ("undefined-citation", "undefined-reference")]
+    if run.launch_error:
+        issues.append(LatexIssue(severity="error", kind="tool", message=run.launch_error))
+    elif rc not in (0, None) and not any(i.severity == "error" for i in issues):
+        msg = f"{run.steps[-1]} failed (exit code {rc}); see the log tail"
+        issues.append(LatexIssue(severity="error", kind="tool", message=msg))
+    return issues
 
 
 def _count_pages(pdf: Path) -> int:

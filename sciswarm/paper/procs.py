@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,10 +16,8 @@ CONSOLE_TAIL_BYTES = 64 * 1024
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def read_tail(path: Path, limit: int) -> str:
@@ -32,9 +31,7 @@ def read_tail(path: Path, limit: int) -> str:
         return ""
 
 
-async def run_confined(
-    argv: list[str], cwd: Path, conf: Confinement, deadline: float, console: Path
-) -> int | None:
+async def run_confined(argv: list[str], cwd: Path, conf: Confinement, deadline: float, console: Path) -> int | None:
     """Exit code, or None if the deadline (``time.monotonic()``) passed and the group was killed.
 
     Output goes to the file ``console`` (size-capped by RLIMIT_FSIZE), never to a pipe we would have to

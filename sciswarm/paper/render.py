@@ -11,9 +11,7 @@ class RenderError(RuntimeError):
     """pdftoppm is missing, or could not render the page."""
 
 
-def render_page_png(
-    pdf: Path, page: int = 1, out: Path | None = None, dpi: int = 80, *, timeout_s: float = 60
-) -> Path:
+def render_page_png(pdf: Path, page: int = 1, out: Path | None = None, dpi: int = 80, *, timeout_s: float = 60) -> Path:
     """Render page ``page`` (1-based) of ``pdf`` to ``out`` (default ``<pdf stem>-p<page>.png`` beside it)."""
     pdf = Path(pdf)
     exe = shutil.which("pdftoppm")

@@ -54,7 +54,7 @@ _LABEL = re.compile(r"Label [`'](?P<key>[^']+)' multiply defined")
 _NOT_FOUND = re.compile(r"File [`'](?P<name>[^']+)' not found")
 _NOISE = ("Emergency stop", "==> Fatal error occurred", "Fatal error occurred")
 _BLOCKED = re.compile(r"Not (?P<verb>reading from|writing to) (?P<path>.+?) \((?P<var>open(?:in|out)_any) = p\)")
-_DENIED = re.compile(r"^(?:pdf\w*|bibtex\w*|\w*tex): (?P<path>/.+?): Permission denied")
+_DENIED = re.compile(r"(?:pdf\w*|bibtex\w*|latex|tex): (?P<path>/[^:\n]+?): Permission denied")
 _BLG_AT = re.compile(r"^(?P<msg>.*?)---line (?P<line>\d+) of file (?P<file>\S+)")
 _BLG_MISSING = re.compile(r'^Warning--I didn\'t find a database entry for "(?P<key>[^"]+)"')
 _BLG_FATAL = re.compile(r"^(I couldn't open .*|I found no .*|.*---this can't happen.*)$")
@@ -131,6 +131,8 @@ def parse_log(text: str) -> list[LatexIssue]:
         if "Warning" not in raw:
             continue
         file = _clean_file(_file_at(stack))
+        if file and not file.endswith(".tex"):
+            file = None  # end-of-run warnings are issued while the .aux is read back
         for rx, kind, what in (
             (_CITATION, "undefined-citation", "Citation `{}' is undefined"),
             (_REFERENCE, "undefined-reference", "Reference `{}' is undefined"),
@@ -140,7 +142,11 @@ def parse_log(text: str) -> list[LatexIssue]:
                 line = int(m.group("line")) if m.group("line") else None
                 issues.append(
                     LatexIssue(
-                        severity="warning", kind=kind, message=what.format(m.group("key")), file=file, line=line
+                        severity="warning",
+                        kind=kind,
+                        message=what.format(m.group("key")),
+                        file=file,
+                        line=line,
                     )
                 )
         m = _LABEL.search(raw)
@@ -159,7 +165,8 @@ def parse_log(text: str) -> list[LatexIssue]:
 def parse_blg(text: str) -> list[LatexIssue]:
     """BibTeX's errors (bad .bib syntax, missing database/style, repeated keys) and missing entries."""
     issues: list[LatexIssue] = []
-    for raw in text.splitlines():
+    lines = text.splitlines()
+    for i, raw in enumerate(lines):
         m = _BLG_MISSING.match(raw)
         if m:
             key = m.group("key")
@@ -173,6 +180,10 @@ def parse_blg(text: str) -> list[LatexIssue]:
             )
             continue
         m = _BLG_AT.match(raw)
+        if m and not m.group("msg").strip() and issues and issues[-1].line is None:
+            # "I couldn't open database file x.bib" then "---line 3 of file t.aux" on its own line
+            issues[-1] = issues[-1].model_copy(update={"file": m.group("file"), "line": int(m.group("line"))})
+            continue
         if m:
             issues.append(
                 LatexIssue(
@@ -181,6 +192,7 @@ def parse_blg(text: str) -> list[LatexIssue]:
                     message=m.group("msg").strip() or "BibTeX error",
                     file=m.group("file"),
                     line=int(m.group("line")),
+                    context=" ".join(x[3:].strip() for x in lines[i + 1 : i + 3] if x.startswith(" : ")) or None,
                 )
             )
             continue
@@ -197,15 +209,14 @@ def parse_console(text: str) -> list[LatexIssue]:
         path = m.group("path") if m else None
         verb = m.group("verb").split()[0] if m else "reading"
         if m is None:
-            d = _DENIED.match(raw)
+            d = _DENIED.search(raw)
             path = d.group("path") if d else None
         if path:
             issues.append(
                 LatexIssue(
                     severity="error",
                     kind="blocked",
-                    message=f"{verb} `{path}' is not allowed: use only files inside the paper folder, "
-                    "by relative path",
+                    message=f"{verb} `{path}' is not allowed: use only files inside the paper folder, by relative path",
                 )
             )
     return issues

@@ -36,12 +36,24 @@ log = logging.getLogger(__name__)
 
 LABEL = "sciswarm"
 NOBODY = (65534, 65534)
-_GPU_START_ERRORS = ("could not select device driver", "nvidia-container-cli", "unknown or invalid runtime name: nvidia")
+_GPU_START_ERRORS = (
+    "could not select device driver",
+    "nvidia-container-cli",
+    "unknown or invalid runtime name: nvidia",
+)
 _NOT_FOUND_ERRORS = ("executable file not found", "no such file or directory")
 
 
 def container_config(
-    image: str, spec: RunSpec, *, user: str, workspace: Path, harness: Path, name: str, host_cpus: int, shm_mb: int
+    image: str,
+    spec: RunSpec,
+    *,
+    user: str,
+    workspace: Path,
+    harness: Path,
+    name: str,
+    host_cpus: int,
+    shm_mb: int,
 ) -> dict[str, Any]:
     """keyword arguments for `containers.create` (pure: everything the run is allowed is visible here)."""
     env = {
@@ -92,7 +104,11 @@ class DockerSandbox:
     isolated = True
 
     def __init__(
-        self, image: str = DEFAULT_IMAGE, *, client: docker.DockerClient | None = None, shm_mb: int | None = None
+        self,
+        image: str = DEFAULT_IMAGE,
+        *,
+        client: docker.DockerClient | None = None,
+        shm_mb: int | None = None,
     ) -> None:
         self.image = image
         self.shm_mb = shm_mb
@@ -106,7 +122,9 @@ class DockerSandbox:
                 try:
                     self._client = docker.from_env()
                 except docker.errors.DockerException as exc:
-                    raise SandboxError(f"Docker engine not reachable: {exc} (try scripts/ensure_docker.sh)") from exc
+                    raise SandboxError(
+                        f"Docker engine not reachable: {exc} (try scripts/ensure_docker.sh)"
+                    ) from exc
             if self._host_cpus is None:
                 self._host_cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
             return self._client, self._host_cpus
@@ -169,7 +187,9 @@ class DockerSandbox:
             try:
                 container = await asyncio.to_thread(client.containers.create, **config)
             except docker.errors.ImageNotFound as exc:
-                raise SandboxError(f"image {self.image!r} not found: build it with `sciswarm sandbox build`") from exc
+                raise SandboxError(
+                    f"image {self.image!r} not found: build it with `sciswarm sandbox build`"
+                ) from exc
             except docker.errors.DockerException as exc:
                 raise SandboxError(f"could not create the container: {exc}") from exc
             try:
@@ -219,13 +239,21 @@ class DockerSandbox:
                 loop.call_soon_threadsafe(callback, stream, line)
 
         sinks = [
-            OutputSink(s, logs / f"{s}.log", max_log_bytes=spec.max_log_bytes, tail_chars=spec.output_tail_chars, on_line=on_line)
+            OutputSink(
+                s,
+                logs / f"{s}.log",
+                max_log_bytes=spec.max_log_bytes,
+                tail_chars=spec.output_tail_chars,
+                on_line=on_line,
+            )
             for s in ("stdout", "stderr")
         ]
         readers = []
         for sink in sinks:
             out = sink.stream == "stdout"
-            t = threading.Thread(target=self._pump, args=(container, sink, out), daemon=True, name=f"logs-{sink.stream}")
+            t = threading.Thread(
+                target=self._pump, args=(container, sink, out), daemon=True, name=f"logs-{sink.stream}"
+            )
             t.start()
             readers.append(t)
         return sinks, readers

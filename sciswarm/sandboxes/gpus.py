@@ -49,7 +49,9 @@ def host_gpu_ids() -> list[str]:
     if smi is None:
         return []
     try:
-        out = subprocess.run([smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            [smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line.strip() for line in out.stdout.splitlines() if line.strip()] if out.returncode == 0 else []
@@ -62,6 +64,7 @@ def nvidia_runtime_available(engine_info: Mapping[str, Any]) -> bool:
 
 
 GPU_UNAVAILABLE_HINT = (
-    "this Docker engine cannot give GPUs to containers (no NVIDIA runtime: 'could not select device driver'). "
+    "this Docker engine cannot give GPUs to containers (no NVIDIA runtime: 'could not select device driver')."
+    " "
     "Install the NVIDIA driver + nvidia-container-toolkit and restart dockerd, or run with gpus: 0."
 )

@@ -83,6 +83,29 @@ def _world_usable(path: str) -> bool:
         return False
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Return when the process itself exits. (`proc.wait()` on 3.11 also waits for its pipes to close, which
+    a background child holding stdout delays forever.) A pidfd becomes readable at exit."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except OSError:  # already reaped (ESRCH) or no pidfd support: poll the returncode instead
+        await _reaped(proc)
+        return
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+async def _reaped(proc: asyncio.subprocess.Process) -> None:
+    while proc.returncode is None:
+        await asyncio.sleep(0.01)
+
+
 def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
@@ -185,7 +208,13 @@ class LocalSandbox:
         t0: float,
     ) -> RunResult:
         sinks = [
-            OutputSink(s, logs / f"{s}.log", max_log_bytes=spec.max_log_bytes, tail_chars=spec.output_tail_chars, on_line=on_output)
+            OutputSink(
+                s,
+                logs / f"{s}.log",
+                max_log_bytes=spec.max_log_bytes,
+                tail_chars=spec.output_tail_chars,
+                on_line=on_output,
+            )
             for s in ("stdout", "stderr")
         ]
         try:
@@ -203,22 +232,27 @@ class LocalSandbox:
             for s in sinks:
                 s.close()
             msg = f"cannot execute {spec.argv[0]!r}: {exc.strerror}"
-            return RunResult(127, "", msg, False, False, time.monotonic() - t0, [], sinks[0].log_path, sinks[1].log_path)
+            return RunResult(
+                127, "", msg, False, False, time.monotonic() - t0, [], sinks[0].log_path, sinks[1].log_path
+            )
         except Exception as exc:  # preexec failure (rlimit/uid/namespace) surfaces as SubprocessError
             for s in sinks:
                 s.close()
             raise SandboxError(f"local sandbox could not start the command: {exc}") from exc
         assert proc.stdout is not None and proc.stderr is not None
-        pumps = [asyncio.create_task(self._pump(r, s)) for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)]
+        pumps = [
+            asyncio.create_task(self._pump(r, s))
+            for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)
+        ]
         timed_out = False
         try:
-            await asyncio.wait_for(proc.wait(), timeout=spec.timeout_s)
+            await asyncio.wait_for(_exited(proc), timeout=spec.timeout_s)
         except TimeoutError:
             timed_out = True
         finally:
             survivors = self._kill_everything(proc.pid, uid, token)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), timeout=self.drain_timeout_s)
+                await asyncio.wait_for(_reaped(proc), timeout=self.drain_timeout_s)
             _, pending = await asyncio.wait(pumps, timeout=self.drain_timeout_s)
             for task in pending:  # something we could not kill still holds the pipe
                 task.cancel()
@@ -274,7 +308,9 @@ class LocalSandbox:
         }
         env.update(gpu_env)
         env.update(spec.env)
-        env["SCISWARM_RUN_TOKEN"] = token  # how descendants are found again; set last so it can't be overridden
+        env["SCISWARM_RUN_TOKEN"] = (
+            token  # how descendants are found again; set last so it can't be overridden
+        )
         return env
 
     def _preexec(self, spec: RunSpec, uid: int | None) -> Callable[[], None]:
@@ -287,7 +323,9 @@ class LocalSandbox:
             (resource.RLIMIT_FSIZE, self.max_file_mb * 1024 * 1024, self.max_file_mb * 1024 * 1024),
             (resource.RLIMIT_CORE, 0, 0),
         ]
-        if uid is not None:  # RLIMIT_NPROC is per real uid and ignored for root: only meaningful after the drop
+        if (
+            uid is not None
+        ):  # RLIMIT_NPROC is per real uid and ignored for root: only meaningful after the drop
             limits.append((resource.RLIMIT_NPROC, spec.pids_limit, spec.pids_limit))
         pool = sorted(os.sched_getaffinity(0))
         want = max(1, min(len(pool), math.ceil(spec.cpus)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -65,18 +66,14 @@ def pid_alive(pid: int) -> bool:
 
 
 def kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill_each(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def kill_uid(uid: int, gid: int, *, timeout_s: float = 5.0) -> list[int]:
@@ -90,7 +87,11 @@ def kill_uid(uid: int, gid: int, *, timeout_s: float = 5.0) -> list[int]:
         pids = pids_of_uid(uid)
         if not pids or time.monotonic() > deadline:
             return pids
-        cmd = [_KILL, "-s", "KILL", "--", "-1"] if _KILL else [sys.executable, "-c", "import os; os.kill(-1, 9)"]
+        cmd = (
+            [_KILL, "-s", "KILL", "--", "-1"]
+            if _KILL
+            else [sys.executable, "-c", "import os; os.kill(-1, 9)"]
+        )
         subprocess.run(
             cmd,
             user=uid,

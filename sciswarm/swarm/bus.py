@@ -8,6 +8,7 @@ Swap AutoGen out by reimplementing this file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -84,9 +85,7 @@ class Bus:
         self._recorder(message)
         # a role does not receive its own messages; the swarm itself is not an agent
         sender = AgentId(message.sender, message.idea_id) if message.sender in self._roles else None
-        await self._runtime.publish_message(
-            message, TopicId(type=message.kind, source=message.idea_id), sender=sender
-        )
+        await self._runtime.publish_message(message, TopicId(type=message.kind, source=message.idea_id), sender=sender)
 
     async def wait_idle(self) -> None:
         """Return when no message is queued and no handler is running."""
@@ -111,7 +110,5 @@ class Bus:
         except (TimeoutError, asyncio.CancelledError, RuntimeError):
             if self._started:
                 self._started = False
-                try:
+                with contextlib.suppress(RuntimeError, asyncio.CancelledError):
                     await self._runtime.stop()
-                except (RuntimeError, asyncio.CancelledError):
-                    pass

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sciswarm.ledger import Budget
+from sciswarm.literature.config import LiteratureConfig
 
 
 class ConfigError(ValueError):
@@ -82,7 +83,7 @@ class SwarmConfig(Strict):
     flow: FlowConfig = Field(default_factory=FlowConfig)
     budget: Budget = Field(default_factory=Budget)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
-    literature: dict[str, Any] = Field(default_factory=dict)
+    literature: LiteratureConfig = Field(default_factory=LiteratureConfig)
     base_dir: str = Field(default=".", description="set by the loader: folder of the YAML file")
 
     @field_validator("models", mode="before")

@@ -25,9 +25,7 @@ def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ChatCompletionC
             if spec.api_key_env:
                 api_key = os.environ.get(spec.api_key_env)
                 if not api_key:
-                    raise ConfigError(
-                        f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set"
-                    )
+                    raise ConfigError(f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set")
             elif spec.api_base:
                 api_key = "sk-not-needed"  # self-hosted OpenAI-compatible servers often need none
             clients[name] = LiteLLMClient(

@@ -36,7 +36,9 @@ def summarize(record: dict[str, Any]) -> str:
     for key in ("text", "summary", "title", "reason"):
         if isinstance(record.get(key), str):
             return str(record[key])[:160]
-    extra = {k: v for k, v in record.items() if k not in {"kind", "id", "run_id", "idea_id", "sender", "ts", "parent_id"}}
+    extra = {
+        k: v for k, v in record.items() if k not in {"kind", "id", "run_id", "idea_id", "sender", "ts", "parent_id"}
+    }
     return str(extra)[:160]
 
 

@@ -31,7 +31,7 @@ from sciswarm.swarm.store import Listener, RunStore, Transcript, new_run_id
 @dataclass
 class ResolvedRole:
     spec: RoleSpec
-    cls: type[Role]  # type: ignore[type-arg]
+    cls: type[Role]
     params: Any
     subscribes: list[str]
     publishes: list[str] | None
@@ -103,7 +103,7 @@ class SwarmRunner:
         self.transcript.write(event)
 
     def _log(self, level: str, text: str, idea_id: str = "swarm", sender: str = "swarm") -> None:
-        self.trace(Log(level=level, text=text, idea_id=idea_id, sender=sender))  # type: ignore[arg-type]
+        self.trace(Log(level=level, text=text, idea_id=idea_id, sender=sender))
 
     def _record(self, message: Message) -> None:
         self.transcript.write(message)
@@ -135,7 +135,10 @@ class SwarmRunner:
                 "messages": self.bus.published,
                 "totals": self.ledger.snapshot(),
                 "roles": {
-                    r.spec.name: {"class": f"{r.cls.__module__}:{r.cls.__qualname__}", "subscribes": r.subscribes}
+                    r.spec.name: {
+                        "class": f"{r.cls.__module__}:{r.cls.__qualname__}",
+                        "subscribes": r.subscribes,
+                    }
                     for r in self.roles
                 },
                 "config": self.cfg.model_dump(mode="json"),
@@ -171,6 +174,7 @@ class SwarmRunner:
                 run_spec_fn=self.services.run_spec,
                 literature_fn=lambda: self.services.literature,
                 output_fn=lambda stream, line: self.services.output(name, idea_id, stream, line, self.trace),
+                trace_fn=self.trace,
                 settings={**self.cfg.flow.model_dump(), "goal": self.cfg.description},
             )
             role = rr.cls(ctx)
@@ -196,8 +200,13 @@ class SwarmRunner:
 
     async def _fail(self, role: str, idea_id: str, message: Message, error: str) -> None:
         failed = RoleFailed(
-            run_id=self.run_id, idea_id=idea_id, sender=role, role=role, error=error,
-            on_kind=message.kind, parent_id=message.id,
+            run_id=self.run_id,
+            idea_id=idea_id,
+            sender=role,
+            role=role,
+            error=error,
+            on_kind=message.kind,
+            parent_id=message.id,
         )
         await self.bus.publish(failed)
 
@@ -217,10 +226,14 @@ class SwarmRunner:
                 await self.bus.add_role(rr.spec.name, rr.subscribes, self._handler_factory(rr), rr.cls.description)
             self.bus.start()
             template = str(self.services.template) if self.services.template else ""
-            await self.bus.publish(Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description))
+            await self.bus.publish(
+                Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description)
+            )
             idle = asyncio.create_task(self.bus.wait_idle())
             stop = asyncio.create_task(self._stop.wait())
-            done, _ = await asyncio.wait({idle, stop}, timeout=self.cfg.flow.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {idle, stop}, timeout=self.cfg.flow.timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
             if idle in done and not self._stop.is_set():
                 self.status, reason = "completed", "the bus is idle: every role has finished"
                 stop.cancel()
@@ -239,7 +252,7 @@ class SwarmRunner:
                 loop.remove_signal_handler(signal.SIGTERM)
             if self.status == "running":
                 self.status = "failed"
-            self.trace(RunStatus(status=self.status, reason=reason))  # type: ignore[arg-type]
+            self.trace(RunStatus(status=self.status, reason=reason))
             self._write_meta(reason)
             await self.services.close()
             self.transcript.close()

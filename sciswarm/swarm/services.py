@@ -66,18 +66,15 @@ class Services:
     def literature(self) -> Any:
         if not self._literature_ready:
             self._literature_ready = True
-            if self.cfg.literature.get("engine", "semanticscholar") != "none":
-                from sciswarm.literature import LiteratureConfig, LiteratureSearch
+            if self.cfg.literature.engine != "none":
+                from sciswarm.literature import LiteratureSearch
 
-                lcfg = LiteratureConfig.model_validate(self.cfg.literature)
-                self._literature = LiteratureSearch.from_config(lcfg, Path(self.cfg.base_dir))
+                self._literature = LiteratureSearch.from_config(self.cfg.literature, Path(self.cfg.base_dir))
         return self._literature
 
     def output(self, role: str, idea_id: str, stream: str, line: str, trace: Callable[[Trace], None]) -> None:
-        trace(OutputLine(idea_id=idea_id, sender=role, stream=stream, line=line))  # type: ignore[arg-type]
+        trace(OutputLine(idea_id=idea_id, sender=role, stream=stream, line=line))
 
     async def close(self) -> None:
-        closer = getattr(self._literature, "aclose", None)
-        if closer is not None:
-            await closer()
-        await asyncio.sleep(0)
+        if self._literature is not None:
+            await asyncio.to_thread(self._literature.close)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -52,10 +53,8 @@ class Transcript:
                 self._fh.flush()
             self.count += 1
         for listener in list(self._listeners):
-            try:
+            with contextlib.suppress(Exception):  # a broken viewer must never stop the run
                 listener(record)
-            except Exception:  # a broken viewer must never stop the run
-                pass
         return record
 
     def close(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,7 +70,10 @@ async def test_undefined_citation_and_missing_figure(tmp_path: Path) -> None:
     assert not result.ok
     missing = result.errors[0]
     assert missing.kind == "missing-file" and "loss" in missing.message
-    assert (missing.file, missing.line) == ("template.tex", line_of(paper / "template.tex", "includegraphics"))
+    assert (missing.file, missing.line) == (
+        "template.tex",
+        line_of(paper / "template.tex", "includegraphics"),
+    )
 
 
 def _procs_in(folder: Path) -> list[int]:
@@ -115,3 +120,24 @@ async def test_latexmk_gets_the_same_hardening(tmp_path: Path, monkeypatch: pyte
     env = dict(line.split("=", 1) for line in (paper / "latexmk-env.txt").read_text().splitlines() if "=" in line)
     assert (env["openin_any"], env["openout_any"], env["shell_escape"]) == ("p", "p", "f")
     assert "OPENAI_API_KEY" not in env
+
+
+async def test_concurrent_compiles_in_separate_folders(tmp_path: Path) -> None:
+    papers = [make_paper(tmp_path / f"idea{i}", body_extra=f"Idea number {i}.") for i in range(3)]
+    results = await asyncio.gather(*(compile_pdf(p) for p in papers))
+    for i, result in enumerate(results):
+        assert result.ok and result.pdf is not None, result.feedback()
+        assert f"Idea number {i}." in extract_text(result.pdf)
+
+
+async def test_cancelling_a_compile_kills_tex(tmp_path: Path) -> None:
+    paper = make_paper(tmp_path / "paper", body_extra=r"\loop\iftrue\repeat")
+    scratch_dirs = set(Path(tempfile.gettempdir()).glob("sciswarm-tex-*"))
+    task = asyncio.create_task(compile_pdf(paper, timeout_s=60))
+    await asyncio.sleep(1.0)
+    assert _procs_in(paper.resolve())  # pdflatex is spinning
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _procs_in(paper.resolve()) == []
+    assert set(Path(tempfile.gettempdir()).glob("sciswarm-tex-*")) <= scratch_dirs  # scratch removed

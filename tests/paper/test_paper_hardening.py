@@ -91,10 +91,11 @@ async def test_require_isolation_fails_cleanly_without_landlock(
     assert not result.ok and result.errors[0].kind == "tool" and "Landlock" in result.errors[0].message
 
 
+WRITE_TO = r"\newwrite\w\immediate\openout\w=%s \immediate\write\w{x}\immediate\closeout\w"
 WRITES = {
-    "openout-parent": r"\newwrite\w\immediate\openout\w=../pwned.txt \immediate\write\w{x}\immediate\closeout\w",
-    "openout-absolute": r"\newwrite\w\immediate\openout\w=%DIR%/pwned.txt \immediate\write\w{x}\immediate\closeout\w",
-    "openout-dotfile": r"\newwrite\w\immediate\openout\w=.pwned \immediate\write\w{x}\immediate\closeout\w",
+    "openout-parent": WRITE_TO % "../pwned.txt",
+    "openout-absolute": WRITE_TO % "%DIR%/pwned.txt",
+    "openout-dotfile": WRITE_TO % ".pwned",
     "shell-escape": r"\immediate\write18{touch %DIR%/pwned.txt}",
     "pipe-input": r"\input{|touch %DIR%/pwned.txt}",
 }

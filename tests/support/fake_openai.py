@@ -69,8 +69,16 @@ class FakeOpenAI:
                     time.sleep(float(item["delay"]))
                 status = int(item.get("status", 200))
                 if status != 200:
-                    self._json(status, {"error": {"message": item.get("message", f"status {status}"),
-                                                  "type": "fake_error", "code": str(status)}})
+                    self._json(
+                        status,
+                        {
+                            "error": {
+                                "message": item.get("message", f"status {status}"),
+                                "type": "fake_error",
+                                "code": str(status),
+                            }
+                        },
+                    )
                     return
                 if body.get("stream"):
                     self._stream(body, item)
@@ -79,20 +87,30 @@ class FakeOpenAI:
                 finish = "stop"
                 if item.get("tool_calls"):
                     message["tool_calls"] = [
-                        {"id": f"call_{i}", "type": "function",
-                         "function": {"name": c["name"], "arguments": c["arguments"]}}
+                        {
+                            "id": f"call_{i}",
+                            "type": "function",
+                            "function": {"name": c["name"], "arguments": c["arguments"]},
+                        }
                         for i, c in enumerate(item["tool_calls"])
                     ]
                     finish = "tool_calls"
                 text = item.get("content") or ""
-                self._json(200, {
-                    "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model", "fake"),
-                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                    "usage": {"prompt_tokens": 11 + len(json.dumps(body.get("messages", []))) // 4,
-                              "completion_tokens": 1 + len(text) // 4,
-                              "total_tokens": 0},
-                })
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake"),
+                        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                        "usage": {
+                            "prompt_tokens": 11 + len(json.dumps(body.get("messages", []))) // 4,
+                            "completion_tokens": 1 + len(text) // 4,
+                            "total_tokens": 0,
+                        },
+                    },
+                )
 
             def _stream(self, body: dict[str, Any], item: dict[str, Any]) -> None:
                 self.send_response(200)
@@ -101,14 +119,38 @@ class FakeOpenAI:
                 chunks = item.get("stream") or [item.get("content", "")]
                 for i, text in enumerate(chunks):
                     delta = {"role": "assistant", "content": text} if i == 0 else {"content": text}
-                    self._event({"id": "c", "object": "chat.completion.chunk", "created": 0,
-                                 "model": body.get("model"),
-                                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-                self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body.get("model"),
-                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body.get("model"),
-                             "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": len(chunks),
-                                                      "total_tokens": 7 + len(chunks)}})
+                    self._event(
+                        {
+                            "id": "c",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": body.get("model"),
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                        }
+                    )
+                self._event(
+                    {
+                        "id": "c",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                    }
+                )
+                self._event(
+                    {
+                        "id": "c",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": 7,
+                            "completion_tokens": len(chunks),
+                            "total_tokens": 7 + len(chunks),
+                        },
+                    }
+                )
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

@@ -202,9 +202,7 @@ def openalex_work(
             "is_oa": True,
             "landing_page_url": f"https://example.org/{wid}",
             "pdf_url": None,
-            "source": {"id": "https://openalex.org/S1", "display_name": source, "type": "journal"}
-            if source
-            else None,
+            "source": {"id": "https://openalex.org/S1", "display_name": source, "type": "journal"} if source else None,
         },
         "abstract_inverted_index": inverted_index(abstract) if abstract else None,
     }

@@ -21,7 +21,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sciswarm", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120
+        [sys.executable, "-m", "sciswarm", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
     )
 
 
@@ -49,11 +53,18 @@ def test_bad_override_is_a_clear_error() -> None:
     ("body", "expected"),
     [
         ("models: {default: scripted}\nroles: [{name: ideator}]", "a scripted model needs 'script"),
-        ("models: {default: openai/gpt-4o}\nroles: [{name: ideator, model: big}]",
-         "roles[0] (ideator).model: no model named 'big' (models defines: default)"),
-        ("models: {default: openai/gpt-4o}\nroles: [{name: ideator}]\nbudget: {max_tokens: lots}",
-         "budget.max_tokens: Input should be a valid integer"),
-        ("models: {default: openai/gpt-4o}\nroles: [{name: ideator}]\nflow: {speed: 3}", "flow.speed: unknown field"),
+        (
+            "models: {default: openai/gpt-4o}\nroles: [{name: ideator, model: big}]",
+            "roles[0] (ideator).model: no model named 'big' (models defines: default)",
+        ),
+        (
+            "models: {default: openai/gpt-4o}\nroles: [{name: ideator}]\nbudget: {max_tokens: lots}",
+            "budget.max_tokens: Input should be a valid integer",
+        ),
+        (
+            "models: {default: openai/gpt-4o}\nroles: [{name: ideator}]\nflow: {speed: 3}",
+            "flow.speed: unknown field",
+        ),
         ("roles: [{name: ideator}]", "models: Field required"),
         ("models: {default: openai/gpt-4o}\nroles: [{name: ideator}\n", "not valid YAML at line"),
         ("- just\n- a list", "expected a YAML mapping at the top level"),

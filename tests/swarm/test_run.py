@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.fake_openai import FakeOpenAI
 
 from sciswarm.swarm.config import load_config
 from sciswarm.swarm.runner import SwarmRunner
 from sciswarm.swarm.store import read_transcript
-from support.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/custom_role/swarm.yaml"
@@ -25,7 +25,12 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "LITELLM_LOCAL_MODEL_COS
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sciswarm", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=ENV
+        [sys.executable, "-m", "sciswarm", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env=ENV,
     )
 
 
@@ -180,7 +185,11 @@ def sleeper_cfg(tmp_path: Path) -> Iterator[Path]:
 def test_ctrl_c_stops_cleanly_and_marks_the_run_interrupted(tmp_path: Path, sleeper_cfg: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "sciswarm", "run", str(sleeper_cfg)],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     runs = tmp_path / "runs"
     deadline = time.monotonic() + 60
@@ -193,11 +202,14 @@ def test_ctrl_c_stops_cleanly_and_marks_the_run_interrupted(tmp_path: Path, slee
     # a watcher following the live run exits when the run ends
     watcher = subprocess.Popen(
         [sys.executable, "-m", "sciswarm", "watch", str(only_run(runs))],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    out, errs = proc.communicate(timeout=30)
+    _out, errs = proc.communicate(timeout=30)
     assert proc.returncode == 1, errs
     assert "Traceback" not in errs
     run_dir = only_run(runs)
@@ -216,7 +228,12 @@ def test_roles_command_lists_builtin_and_entry_point_roles(tmp_path: Path) -> No
     (dist / "entry_points.txt").write_text("[sciswarm.roles]\nskeptic = sciswarm_skeptic.role:Skeptic\n")
     env = {**ENV, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(EXAMPLE.parent)]), "COLUMNS": "250"}
     proc = subprocess.run(
-        [sys.executable, "-m", "sciswarm", "roles"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+        [sys.executable, "-m", "sciswarm", "roles"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     for name in ("ideator", "novelty_critic", "coder", "experimenter", "writer", "reviewer_panel"):

@@ -1,0 +1,164 @@
+"""Reviewer panel: N independent NeurIPS-form reviews with reflection, then an area-chair meta-review."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sciswarm.agents.base import Role
+from sciswarm.agents.chat import ModelHandle, ModelOutputError
+from sciswarm.events import Message, MetaReview, Paper, Review, ReviewScores, Revision, RoleFailed
+
+NUMERIC = [
+    "Originality",
+    "Quality",
+    "Clarity",
+    "Significance",
+    "Soundness",
+    "Presentation",
+    "Contribution",
+    "Overall",
+    "Confidence",
+]
+DEFAULT_PERSONAS = [
+    "",
+    "You focus on the soundness of the experiments and whether the claims follow from them.",
+    "You focus on clarity and on whether the work could be reproduced from the paper.",
+    "You focus on novelty and significance compared with prior work.",
+    "You focus on limitations, baselines and statistical rigour.",
+]
+
+
+class ReviewerPanelParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    num_reviewers: int = Field(default=5, ge=1, le=20)
+    num_reflections: int = Field(default=2, ge=1, le=10)
+    personas: list[str] = Field(default_factory=lambda: list(DEFAULT_PERSONAS))
+    temperatures: list[float] = Field(default_factory=list, description="per reviewer; needs a real model")
+    max_paper_chars: int = Field(default=60000, ge=1000)
+    improvement_rounds: int = Field(default=0, ge=0, le=5, description="writer revisions driven by reviews")
+    parallel: bool = True
+
+
+def meta_scores(reviews: list[ReviewScores], text: ReviewScores) -> ReviewScores:
+    """The area chair's text with the rounded means of the reviewers' scores; decision by Overall mean."""
+    data = text.model_dump()
+    for key in NUMERIC:
+        data[key] = round(sum(getattr(r, key) for r in reviews) / len(reviews))
+    return ReviewScores.model_validate(data)
+
+
+def _paper_text(pdf: Path, limit: int) -> str:
+    from sciswarm.paper import extract_text
+
+    return extract_text(pdf, max_chars=limit)
+
+
+class ReviewerPanel(Role[ReviewerPanelParams]):
+    name = "reviewer_panel"
+    description = "Reviews the PDF with N independent NeurIPS-form reviewers and an area-chair meta-review."
+    subscribes = ("paper",)
+    publishes = ("review", "meta_review", "revision", "role_failed")
+    Params = ReviewerPanelParams
+
+    async def handle(self, message: Message) -> None:
+        assert isinstance(message, Paper)
+        pdf = Path(message.pdf)
+        pdf = pdf if pdf.is_absolute() else self.ctx.run_dir / pdf
+        text = _paper_text(pdf, self.params.max_paper_chars)
+        n = self.params.num_reviewers
+        jobs = [self._review(i, text, message) for i in range(n)]
+        if self.params.parallel:
+            outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+        else:
+            outcomes = []
+            for job in jobs:
+                try:
+                    outcomes.append(await job)
+                except ModelOutputError as exc:
+                    outcomes.append(exc)
+        reviews: list[ReviewScores] = []
+        for i, out in enumerate(outcomes):
+            if isinstance(out, ReviewScores):
+                reviews.append(out)
+            elif isinstance(out, ModelOutputError):
+                await self.ctx.publish(
+                    RoleFailed(role=f"{self.ctx.role}/reviewer_{i + 1}", error=str(out), on_kind="paper"),
+                    parent=message,
+                )
+            elif isinstance(out, BaseException):
+                raise out
+        if not reviews:
+            raise ModelOutputError(f"none of the {n} reviewers produced a valid review")
+        meta = await self._meta(reviews, message)
+        self._save(reviews, meta, message.revision)
+        if message.revision < self.params.improvement_rounds:
+            await self.ctx.publish(
+                Revision(revision=message.revision + 1, requests=meta.Weaknesses + meta.Questions),
+                parent=message,
+            )
+
+    async def _review(self, i: int, text: str, paper: Paper) -> ReviewScores:
+        personas = self.params.personas or [""]
+        handle = self.ctx.model
+        if self.params.temperatures:
+            temp = self.params.temperatures[i % len(self.params.temperatures)]
+            handle = _with_temperature(handle, temp)
+        conv = handle.conversation(self.ctx.prompts.render("system", persona=personas[i % len(personas)]))
+        stage = f"review/r{i + 1}"
+        review = await conv.say_json(self.ctx.prompts.render("form", paper=text), ReviewScores, stage=stage)
+        for rnd in range(2, self.params.num_reflections + 1):
+            try:
+                review = await conv.say_json(
+                    self.ctx.prompts.render("reflect", round=rnd, rounds=self.params.num_reflections),
+                    ReviewScores,
+                    stage=f"{stage}/reflect",
+                )
+            except ModelOutputError as exc:
+                self.ctx.log(
+                    f"reviewer {i + 1}: reflection {rnd} unusable, keeping the previous review: {exc}",
+                    "warning",
+                )
+                break
+            last = conv.messages[-1].content
+            if isinstance(last, str) and "i am done" in last.lower():
+                break
+        await self.ctx.publish(
+            Review(reviewer=f"reviewer_{i + 1}", revision=paper.revision, review=review), parent=paper
+        )
+        return review
+
+    async def _meta(self, reviews: list[ReviewScores], paper: Paper) -> ReviewScores:
+        listing = "\n\n".join(f"Review {i + 1}:\n{json.dumps(r.model_dump(), indent=1)}" for i, r in enumerate(reviews))
+        conv = self.ctx.model.conversation(self.ctx.prompts.render("system", persona="You are the area chair."))
+        text = await conv.say_json(
+            self.ctx.prompts.render("meta", n=len(reviews), reviews=listing),
+            ReviewScores,
+            stage="meta_review",
+        )
+        meta = meta_scores(reviews, text)
+        await self.ctx.publish(MetaReview(revision=paper.revision, review=meta, n_reviews=len(reviews)), parent=paper)
+        return meta
+
+    def _save(self, reviews: list[ReviewScores], meta: ReviewScores, revision: int) -> None:
+        path = self.ctx.idea_dir / "reviews.json"
+        self.ctx.idea_dir.mkdir(parents=True, exist_ok=True)
+        history = json.loads(path.read_text()).get("history", []) if path.exists() else []
+        record = {
+            "revision": revision,
+            "reviews": [r.model_dump() for r in reviews],
+            "meta_review": meta.model_dump(),
+        }
+        history = [h for h in history if h.get("revision") != revision] + [record]
+        path.write_text(json.dumps({**record, "history": history}, indent=2))
+
+
+def _with_temperature(handle: ModelHandle, temperature: float) -> ModelHandle:
+    """A handle whose calls carry a temperature (ignored by the scripted model)."""
+    clone = ModelHandle(handle.client, role=handle.role, idea_id=handle.idea_id, json_retries=handle.json_retries)
+    clone.extra_create_args = {"temperature": temperature}
+    return clone

@@ -1,0 +1,367 @@
+"""Writer: fills the template's LaTeX part by part, adds real citations, compiles to PDF, revises."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sciswarm.agents.base import Role
+from sciswarm.events import Draft, Figures, Message, Paper, Revision
+from sciswarm.paper.sections import TexDocument
+
+PARTS = [
+    "Title and Abstract",
+    "Introduction",
+    "Background",
+    "Method",
+    "Experimental Setup",
+    "Results",
+    "Conclusion",
+    "Related Work",
+]
+_FENCE = re.compile(r"```(?:latex|tex)?\s*\n(.*?)```", re.DOTALL)
+
+
+class WriterParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refine: bool = True
+    citation_rounds: int = Field(default=20, ge=0, le=50)
+    fix_rounds: int = Field(default=3, ge=0, le=10)
+    max_notes_chars: int = Field(default=6000, ge=500)
+    compile_timeout_s: float = Field(default=120, gt=0)
+    main: str = "template.tex"
+
+
+class CiteQuery(BaseModel):
+    Done: bool = False
+    Query: str | None = None
+    Section: str = "Related Work"
+    Why: str = ""
+
+
+class RevisePlan(BaseModel):
+    parts: list[str] = Field(default_factory=list)
+    plan: str = ""
+
+
+def extract_latex(reply: str) -> str:
+    m = _FENCE.search(reply)
+    body = m.group(1) if m else reply
+    body = re.sub(r"^\s*\\section\*?\{[^}]*\}\s*(\\label\{[^}]*\})?\s*\n", "", body)
+    return body.strip()
+
+
+class Writer(Role[WriterParams]):
+    name = "writer"
+    description = "Writes the LaTeX paper from notes, results and figures; cites real papers; compiles to PDF."
+    subscribes = ("figures", "revision")
+    publishes = ("draft", "paper")
+    Params = WriterParams
+
+    # ---- files ------------------------------------------------------------
+    @property
+    def paper_dir(self) -> Path:
+        return self.ctx.idea_dir / "paper"
+
+    @property
+    def tex_path(self) -> Path:
+        return self.paper_dir / self.params.main
+
+    def _bib_path(self) -> Path:
+        bibs = sorted(self.paper_dir.glob("*.bib"))
+        return bibs[0] if bibs else self.paper_dir / "references.bib"
+
+    def _keys(self) -> list[str]:
+        from sciswarm.paper import list_keys
+
+        keys = list_keys(self._bib_path())
+        inline = re.findall(r"\\bibitem(?:\[[^\]]*\])?\{([^}]+)\}", self.tex_path.read_text())
+        return keys + inline
+
+    def _setup(self, figures: Figures) -> None:
+        if self.ctx.template is None:
+            raise RuntimeError("the writer needs a research template with latex/template.tex")
+        src = self.ctx.template / "latex"
+        if not self.paper_dir.exists():
+            shutil.copytree(src, self.paper_dir)
+        for name in figures.files:
+            f = self.ctx.workspace / name
+            if f.exists():
+                shutil.copy2(f, self.paper_dir / name)
+
+    def _figures_text(self) -> str:
+        info = self.paper_dir / "figures.json"
+        data: dict[str, str] = json.loads(info.read_text()) if info.exists() else {}
+        return "\n".join(f"- {k}: {v}" for k, v in data.items()) or "(none)"
+
+    def _digest(self) -> str:
+        idea = json.loads((self.ctx.idea_dir / "idea.json").read_text())
+        notes_file = self.ctx.idea_dir / "notes.txt"
+        notes = notes_file.read_text() if notes_file.exists() else "(no notes)"
+        if len(notes) > self.params.max_notes_chars:
+            notes = notes[: self.params.max_notes_chars] + "\n[... notes truncated]"
+        return self.ctx.prompts.render(
+            "digest",
+            title=idea.get("Title", ""),
+            experiment=idea.get("Experiment", ""),
+            notes=notes,
+            figures=self._figures_text(),
+            keys=", ".join(self._keys()) or "(none)",
+        )
+
+    # ---- document access -------------------------------------------------
+    def _doc(self) -> TexDocument:
+        return TexDocument(self.tex_path.read_text())
+
+    def _save(self, doc: TexDocument) -> None:
+        self.tex_path.write_text(doc.text)
+
+    def _get(self, doc: TexDocument, part: str) -> str:
+        if part == "Title and Abstract":
+            return f"TITLE: {doc.get_title()}\n```latex\n{doc.get_abstract()}\n```"
+        return doc.get_section(part)
+
+    def _put(self, doc: TexDocument, part: str, reply: str) -> int:
+        if part == "Title and Abstract":
+            m = re.search(r"TITLE:\s*(.+)", reply)
+            if m:
+                doc.set_title(m.group(1).strip())
+            body = extract_latex(reply.split("\n", 1)[1] if m and "```" not in reply else reply)
+            doc.set_abstract(body)
+            return len(body)
+        body = extract_latex(reply)
+        doc.set_section(part, body)
+        return len(body)
+
+    def _outline(self, doc: TexDocument, skip: str = "") -> str:
+        lines = []
+        for part in PARTS:
+            if part == skip:
+                continue
+            text = doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
+            first = " ".join(text.split())[:160]
+            cites = sorted(set(re.findall(r"\\cite[pt]?\{([^}]+)\}", text)))
+            lines.append(f"- {part}: {first or '(empty)'}" + (f" [cites: {', '.join(cites)}]" if cites else ""))
+        return "\n".join(lines)
+
+    # ---- the pipeline ---------------------------------------------------
+    async def handle(self, message: Message) -> None:
+        if isinstance(message, Figures):
+            self._setup(message)
+            (self.paper_dir / "figures.json").write_text(json.dumps(message.descriptions, indent=2))
+            await self._write_all(message)
+            await self._cite()
+            await self._compile_and_publish(message, revision=0)
+        elif isinstance(message, Revision):
+            await self._revise(message)
+            await self._compile_and_publish(message, revision=message.revision)
+
+    async def _write_all(self, parent: Message) -> None:
+        system = self.ctx.prompts.render("system")
+        tips = self.ctx.prompts.data("tips") or {}
+        for part in PARTS:
+            doc = self._doc()
+            conv = self.ctx.model.conversation(system)
+            prompt = (
+                self._digest()
+                + "\n\n"
+                + self.ctx.prompts.render(
+                    "section", part=part, tips=self._tip(part, tips), others=self._outline(doc, skip=part)
+                )
+            )
+            reply = await conv.say(prompt, stage=f"write/{part}")
+            if self.params.refine:
+                reply = await conv.say(self.ctx.prompts.render("refine"), stage=f"refine/{part}")
+            chars = self._put(doc, part, reply)
+            self._save(doc)
+            await self.ctx.publish(Draft(section=part, chars=chars), parent=parent)
+
+    def _tip(self, part: str, tips: Any) -> str:
+        return str(tips.get(part, "")) if isinstance(tips, dict) else ""
+
+    async def _cite(self) -> None:
+        search = self.ctx.literature
+        rounds = self.params.citation_rounds
+        if search is None or rounds == 0:
+            return
+        from sciswarm.literature import format_for_prompt
+        from sciswarm.paper import merge_bibtex
+
+        system = self.ctx.prompts.render("system")
+        for rnd in range(1, rounds + 1):
+            doc = self._doc()
+            conv = self.ctx.model.conversation(system)
+            q = await conv.say_json(
+                self.ctx.prompts.render(
+                    "cite_query",
+                    round=rnd,
+                    rounds=rounds,
+                    outline=self._outline(doc),
+                    keys=", ".join(self._keys()),
+                ),
+                CiteQuery,
+                stage="cite/query",
+            )
+            if q.Done or not q.Query:
+                break
+            try:
+                papers = await search.search(q.Query, limit=10)
+            except Exception as exc:
+                self.ctx.log(
+                    f"citation search unavailable, stopping citations: {getattr(exc, 'reason', exc)}",
+                    "warning",
+                )
+                break
+            if not papers:
+                continue
+            reply = await conv.say(
+                self.ctx.prompts.render(
+                    "cite_select",
+                    query=q.Query,
+                    results=format_for_prompt(papers, with_keys=True),
+                    section=q.Section,
+                ),
+                stage="cite/select",
+            )
+            chosen = _selected(reply, len(papers))
+            sentence = reply.split("SENTENCE:", 1)[1].strip() if "SENTENCE:" in reply else ""
+            sentence = extract_latex(sentence) if "```" in sentence else sentence
+            if not chosen or not sentence:
+                continue
+            entries = [await search.bibtex(papers[i]) for i in chosen]
+            merge_bibtex(self._bib_path(), entries)
+            known = set(self._keys())
+            used = {k.strip() for group in re.findall(r"\\cite[pt]?\{([^}]+)\}", sentence) for k in group.split(",")}
+            if used - known:
+                self.ctx.log(f"citation sentence uses unknown keys {sorted(used - known)}; not added", "warning")
+                continue
+            if not doc.append_to_section(q.Section, sentence):
+                doc.append_to_section("Related Work", sentence)
+            self._save(doc)
+
+    async def _fix_part(self, part: str, problems: str, stage: str) -> None:
+        doc = self._doc()
+        conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))
+        figures = ", ".join(p.name for p in self.paper_dir.glob("*.png")) or "(none)"
+        reply = await conv.say(
+            self.ctx.prompts.render(
+                "fix",
+                part=part,
+                problems=problems,
+                body=self._get(doc, part),
+                figures=figures,
+                keys=", ".join(self._keys()) or "(none)",
+            ),
+            stage=stage,
+        )
+        self._put(doc, part, reply)
+        self._save(doc)
+
+    def _parts_mentioning(self, problems: list[str]) -> dict[str, list[str]]:
+        doc = self._doc()
+        found: dict[str, list[str]] = {}
+        for problem in problems:
+            tokens = re.findall(r"'([^']+)'", problem)
+            for part in PARTS:
+                body = doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
+                if any(t in body for t in tokens) or (part in problem):
+                    found.setdefault(part, []).append(problem)
+        return found
+
+    async def _compile_and_publish(self, parent: Message, *, revision: int) -> None:
+        from sciswarm.paper import check_paper, compile_pdf, list_keys, page_count
+
+        result = None
+        for rnd in range(self.params.fix_rounds + 1):
+            problems = check_paper(self.paper_dir, self.params.main)
+            if problems and rnd < self.params.fix_rounds:
+                targets = self._parts_mentioning(problems)
+                if targets:
+                    self.ctx.log(
+                        f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
+                        "warning",
+                    )
+                    for part, probs in targets.items():
+                        await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix/{part}")
+                    continue
+            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
+            if result.ok or rnd == self.params.fix_rounds:
+                break
+            doc = self._doc()
+            by_part: dict[str, list[str]] = {}
+            for issue in result.errors:
+                line = getattr(issue, "line", None)
+                where = doc.part_at_line(line) if isinstance(line, int) else None
+                if where is not None:
+                    part = next((p for p in PARTS if p[:6].lower() == where[:6].lower()), where)
+                    by_part.setdefault(part, []).append(str(issue))
+            if not by_part:
+                self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")
+                break
+            self.ctx.log(f"compilation failed; fixing {', '.join(by_part)}", "warning")
+            for part, errs in by_part.items():
+                await self._fix_part(part, "\n".join(f"- {e}" for e in errs), f"fix_latex/{part}")
+        last_good = self.paper_dir / "last_good.pdf"
+        ok = bool(result and result.ok)
+        pdf = result.pdf if ok and result and result.pdf else (last_good if last_good.exists() else None)
+        if pdf is None:
+            raise RuntimeError(
+                f"the paper did not compile and there is no earlier PDF:\n{result.feedback() if result else ''}"
+            )
+        if not ok:
+            self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
+        final = self.paper_dir / f"paper_rev{revision}.pdf"
+        shutil.copy2(pdf, final)
+        keys = list_keys(self._bib_path())
+        cited = {
+            k.strip() for g in re.findall(r"\\cite[pt]?\{([^}]+)\}", self.tex_path.read_text()) for k in g.split(",")
+        }
+        await self.ctx.publish(
+            Paper(
+                pdf=str(final.relative_to(self.ctx.run_dir)),
+                pages=page_count(final),
+                citations=len(cited & set(keys)) if keys else len(cited),
+                revision=revision,
+                compiled=ok,
+            ),
+            parent=parent,
+        )
+
+    async def _revise(self, revision: Revision) -> None:
+        conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))
+        plan = await conv.say_json(
+            self.ctx.prompts.render(
+                "revise",
+                revision=revision.revision,
+                review="\n".join(f"- {r}" for r in revision.requests),
+                parts=", ".join(PARTS),
+            ),
+            RevisePlan,
+            stage="revise/plan",
+        )
+        for part in [p for p in plan.parts if p in PARTS]:
+            doc = self._doc()
+            reply = await conv.say(
+                self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=self._get(doc, part)),
+                stage=f"revise/{part}",
+            )
+            self._put(doc, part, reply)
+            self._save(doc)
+
+
+def _selected(reply: str, n: int) -> list[int]:
+    m = re.search(r"SELECTED:\s*([^\n]*)", reply)
+    if not m:
+        return []
+    out = []
+    for tok in re.findall(r"\d+", m.group(1)):
+        i = int(tok) - 1
+        if 0 <= i < n and i not in out:
+            out.append(i)
+    return out

@@ -1,0 +1,91 @@
+"""Pick a sandbox provider: Docker when the engine answers (building the image on first use), else local."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from sciswarm.sandboxes.base import Sandbox, SandboxError
+from sciswarm.sandboxes.image import DEFAULT_IMAGE, build_image, image_present
+
+LogCallback = Callable[[str, str], None]  # (level, text): "info" | "warning" | "error"
+
+log = logging.getLogger(__name__)
+
+LOCAL_FALLBACK_WARNING = (
+    "!!! NO ISOLATION: {why}; falling back to the LOCAL sandbox. Agent-written experiment code will run "
+    "directly on this host (rlimits + host-side kill only; it can read world-readable files, write /tmp, "
+    "fill the disk). Start Docker (scripts/ensure_docker.sh), or use provider 'docker' to refuse. !!!"
+)
+
+
+def docker_available(timeout_s: float = 3.0) -> bool:
+    """Does a Docker engine answer a ping within `timeout_s`?"""
+    try:
+        client = docker.from_env(timeout=int(max(1, timeout_s)))
+    except docker.errors.DockerException:
+        return False
+    try:
+        return bool(client.ping())
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return False
+    finally:
+        client.close()
+
+
+def _emit(on_log: LogCallback | None, level: str, text: str) -> None:
+    """To the caller's on_log when given (it decides how to show it), else to logging."""
+    if on_log is not None:
+        on_log(level, text)
+    else:
+        getattr(log, level if level in ("info", "warning", "error") else "info")(text)
+
+
+def _docker_sandbox(image: str, on_log: LogCallback | None, build_if_missing: bool) -> Sandbox:
+    from sciswarm.sandboxes.docker import DockerSandbox
+
+    if not image_present(image):
+        if not build_if_missing:
+            raise SandboxError(f"image {image!r} is missing: run `sciswarm sandbox build`")
+        _emit(on_log, "info", f"building sandbox image {image} (first use; a few minutes)")
+        try:
+            build_image(image=image, progress=lambda text: _emit(on_log, "info", text))
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"building {image} failed: {exc}") from exc
+    return DockerSandbox(image)
+
+
+def make_sandbox(
+    provider: Literal["auto", "docker", "local"],
+    *,
+    image: str = DEFAULT_IMAGE,
+    on_log: LogCallback | None = None,
+    build_if_missing: bool = True,
+) -> Sandbox:
+    """'docker' fails loudly without an engine; 'auto' degrades to local with a LOUD warning via on_log."""
+    if provider == "local":
+        from sciswarm.sandboxes.local import LocalSandbox
+
+        _emit(on_log, "warning", "sandbox provider 'local' is NOT an isolation boundary")
+        return LocalSandbox()
+    if provider == "docker":
+        if not docker_available():
+            raise SandboxError("Docker engine not reachable (run scripts/ensure_docker.sh or start dockerd)")
+        return _docker_sandbox(image, on_log, build_if_missing)
+    if provider != "auto":
+        raise ValueError(f"unknown sandbox provider {provider!r} (auto, docker, local)")
+    why = "the Docker engine does not answer"
+    if docker_available():
+        try:
+            return _docker_sandbox(image, on_log, build_if_missing)
+        except SandboxError as exc:
+            why = f"the Docker sandbox is unusable ({exc})"
+    from sciswarm.sandboxes.local import LocalSandbox
+
+    _emit(on_log, "warning", LOCAL_FALLBACK_WARNING.format(why=why))
+    return LocalSandbox()
