@@ -37,12 +37,14 @@ def print_report(report: TemplateReport, console: Console) -> None:
         )
     if report.final_info:
         metrics = Table(title="baseline final_info (means)")
-        metrics.add_column("dataset")
+        metrics.add_column("metric")
+        datasets = list(report.final_info)
+        for dataset in datasets:
+            metrics.add_column(dataset, justify="right")
         names = list(dict.fromkeys(m for ms in report.final_info.values() for m in ms))
         for name in names:
-            metrics.add_column(name, justify="right")
-        for dataset, values in report.final_info.items():
-            metrics.add_row(dataset, *(f"{values[n]:.4g}" if n in values else "-" for n in names))
+            values = [report.final_info[d].get(name) for d in datasets]
+            metrics.add_row(name, *("-" if v is None else f"{v:.4g}" for v in values))
         console.print(metrics)
     timing = []
     if report.baseline_wall_s is not None:

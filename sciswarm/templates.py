@@ -374,8 +374,10 @@ def _check_structure(root: Path, report: TemplateReport) -> tuple[TemplatePrompt
             report.add(script, "pass" if uses_out_dir else "warn", "" if uses_out_dir else "no --out_dir option")
         else:
             has_labels = any(
-                isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "labels" for t in node.targets)
+                isinstance(t, ast.Name) and t.id == "labels"
                 for node in tree.body
+                if isinstance(node, ast.Assign | ast.AnnAssign)
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
             )
             report.add(
                 script,
@@ -591,13 +593,20 @@ async def check_template_async(
         report.add("baseline run", "skip", "no experiment.py")
         return report
     run = runner or local_runner
-    if workspace is not None:
-        ws = copy_template(report.path, workspace)
-        await _run_baseline(ws, report, run, python, timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="sciswarm-template-") as tmp:
-            ws = copy_template(report.path, Path(tmp) / report.path.name)
+    with contextlib.ExitStack() as stack:
+        if workspace is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sciswarm-template-"))
+            os.chmod(tmp, 0o755)  # traversable, for sandboxes that run as another uid
+            workspace = Path(tmp) / report.path.name
+        try:
+            ws = copy_template(report.path, workspace)
+        except (TemplateError, OSError) as e:
+            report.add("baseline run", "fail", f"could not prepare the workspace: {e}")
+            return report
+        try:
             await _run_baseline(ws, report, run, python, timeout_s)
+        except Exception as e:  # a runner/sandbox failure is reported, not raised
+            report.add("baseline run", "fail", f"the runner failed: {type(e).__name__}: {e}")
     return report
 
 

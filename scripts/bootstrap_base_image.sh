@@ -14,12 +14,19 @@ SUITE="${SUITE:-bookworm}"
 # "essential" = Essential:yes packages (dash, coreutils, ...) with maintainer scripts run, plus --include.
 # ("extract" is faster but does not configure packages; a half-configured python is not worth it.)
 VARIANT="${VARIANT:-essential}"
-INCLUDE="${INCLUDE:-python3,python3-venv,python3-pip,ca-certificates}"
+# libstdc++6/libgomp1: manylinux wheels (numpy, torch, matplotlib) expect them from the system.
+# Keep VARIANT/INCLUDE in sync with sciswarm/sandboxes/image.py (the recipe label must match to be reused).
+INCLUDE="${INCLUDE:-python3,python3-venv,python3-pip,ca-certificates,libstdc++6,libgomp1}"
 MIRROR="${MIRROR:-}"
 
-if docker image inspect "$TAG" >/dev/null 2>&1 && [ "${FORCE:-0}" != "1" ]; then
-    echo "base image $TAG already present (FORCE=1 to rebuild)"
-    exit 0
+RECIPE="mmdebstrap --variant=$VARIANT $SUITE --include=$INCLUDE"
+if [ "${FORCE:-0}" != "1" ] && docker image inspect "$TAG" >/dev/null 2>&1; then
+    have="$(docker image inspect --format '{{ index .Config.Labels "sciswarm.base.recipe" }}' "$TAG" 2>/dev/null || true)"
+    if [ "$have" = "$RECIPE" ]; then
+        echo "base image $TAG already present, same recipe (FORCE=1 to rebuild)"
+        exit 0
+    fi
+    echo "base image $TAG was built from another recipe ('$have'); rebuilding"
 fi
 command -v mmdebstrap >/dev/null || { echo "mmdebstrap missing: apt-get install -y mmdebstrap" >&2; exit 1; }
 
@@ -41,9 +48,10 @@ docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'CMD ["/usr/bin/python3"]' \
+    --change "LABEL sciswarm.base.recipe=\"$RECIPE\"" \
     --message "sciswarm base: mmdebstrap --variant=$VARIANT $SUITE +$INCLUDE" \
     "$TARBALL" "$TAG" >/dev/null
 
 echo "[3/3] smoke test"
-docker run --rm --network none "$TAG" python3 -c 'import sys, venv; print("python", sys.version.split()[0])'
+docker run --rm --network none --label sciswarm=1 "$TAG" python3 -c 'import sys, venv; print("python", sys.version.split()[0])'
 echo "base image $TAG ready in $(( $(date +%s) - start ))s"

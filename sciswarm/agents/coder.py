@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sciswarm.agents.base import Role
+from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.chat import Conversation
 from sciswarm.agents.edits import (
     EditError,
@@ -69,7 +69,7 @@ class Coder(Role[CoderParams]):
     publishes = ("plan", "code_change", "experiments_done")
     Params = CoderParams
 
-    def __init__(self, ctx):  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: RoleContext[CoderParams]) -> None:
         super().__init__(ctx)
         self.plan: list[str] = []
         self.idea: dict[str, str] = {}
@@ -217,10 +217,11 @@ class Coder(Role[CoderParams]):
                 ),
                 stage="plot",
             )
+            last_note = last_note or _notes(reply)
             await self._apply(conv, reply, stage="plot", target="plot.py")
         if last_note:
             with (self.ctx.idea_dir / "notes.txt").open("a") as fh:
-                fh.write(f"\n## Coder's closing note\n{last_note}\n")
+                fh.write(f"Coder's notes on the last run: {last_note}\n")
         await self.ctx.publish(ExperimentsDone(runs=runs, notes_path="notes.txt"), parent=parent)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sciswarm.agents.base import Role
+from sciswarm.agents.base import Role, RoleContext
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.sections import TexDocument
 
@@ -65,6 +65,10 @@ class Writer(Role[WriterParams]):
     Params = WriterParams
 
     # ---- files ------------------------------------------------------------
+    def __init__(self, ctx: RoleContext[WriterParams]) -> None:
+        super().__init__(ctx)
+        self.has_table = False
+
     @property
     def paper_dir(self) -> Path:
         return self.ctx.idea_dir / "paper"
@@ -95,6 +99,20 @@ class Writer(Role[WriterParams]):
             if f.exists():
                 shutil.copy2(f, self.paper_dir / name)
 
+    def _write_results_table(self) -> bool:
+        from sciswarm.paper.results_table import results_table
+
+        runs = sorted(
+            int(p.parent.name.split("_", 1)[1])
+            for p in self.ctx.workspace.glob("run_*/final_info.json")
+            if p.parent.name.split("_", 1)[1].isdigit()
+        )
+        table = results_table(self.ctx.workspace, runs)
+        if table is None:
+            return False
+        (self.paper_dir / "results_table.tex").write_text(table)
+        return True
+
     def _figures_text(self) -> str:
         info = self.paper_dir / "figures.json"
         data: dict[str, str] = json.loads(info.read_text()) if info.exists() else {}
@@ -112,6 +130,7 @@ class Writer(Role[WriterParams]):
             experiment=idea.get("Experiment", ""),
             notes=notes,
             figures=self._figures_text(),
+            table=(self.paper_dir / "results_table.tex").exists(),
             keys=", ".join(self._keys()) or "(none)",
         )
 
@@ -155,6 +174,7 @@ class Writer(Role[WriterParams]):
         if isinstance(message, Figures):
             self._setup(message)
             (self.paper_dir / "figures.json").write_text(json.dumps(message.descriptions, indent=2))
+            self.has_table = self._write_results_table()
             await self._write_all(message)
             await self._cite()
             await self._compile_and_publish(message, revision=0)
@@ -179,6 +199,8 @@ class Writer(Role[WriterParams]):
             if self.params.refine:
                 reply = await conv.say(self.ctx.prompts.render("refine"), stage=f"refine/{part}")
             chars = self._put(doc, part, reply)
+            if part == "Results" and self.has_table and "results_table" not in doc.text:
+                doc.append_to_section("Results", "\\input{results_table}")
             self._save(doc)
             await self.ctx.publish(Draft(section=part, chars=chars), parent=parent)
 

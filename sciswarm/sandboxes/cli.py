@@ -87,16 +87,12 @@ def _report_environment(image: str) -> bool:
 
 
 async def _check_one(sandbox: Sandbox) -> bool:
-    console.print(
-        f"\nrunning the conformance suite on [bold]{sandbox.name}[/] (isolated={sandbox.isolated}) …"
-    )
+    console.print(f"\nrunning the conformance suite on [bold]{sandbox.name}[/] (isolated={sandbox.isolated}) …")
     results = await run_suite(sandbox)
     render_table(sandbox.name, results, console)
     failed = [r.name for r in results if r.failed]
     if failed:
-        console.print(
-            f"[bold red]{sandbox.name}: {len(failed)} case(s) not contained:[/] {', '.join(failed)}"
-        )
+        console.print(f"[bold red]{sandbox.name}: {len(failed)} case(s) not contained:[/] {', '.join(failed)}")
     else:
         console.print(f"[green]{sandbox.name}: every case it must contain is contained[/]")
     return not failed

@@ -191,9 +191,7 @@ class Suite:
         attempts = [f"spec write {s}" for s in _lines(r, "spec_write")]
         attempts += [f"signal {s}" for s in _lines(r, "signal_supervisor")]
         obs = "; ".join(attempts) + f"; timed_out={r.timed_out} wall={r.wall_s:.1f}s"
-        return CaseResult(
-            "edit harness / timeout, signal supervisor", "spec read-only, killed at 2 s", obs, ok, True
-        )
+        return CaseResult("edit harness / timeout, signal supervisor", "spec read-only, killed at 2 s", obs, ok, True)
 
     async def write_outside(self) -> CaseResult:
         case_root = self.root / f"outside-{self.token}"
@@ -214,9 +212,7 @@ class Suite:
         inside = sum(s.startswith("ok") for s in _lines(r, "write"))
         found = ", ".join(on_host) or "none"
         obs = f"writes that succeeded inside: {inside}/{len(targets)}; on the host: {found}"
-        return CaseResult(
-            "write outside the workspace", "host files untouched", obs, not on_host, self._required()
-        )
+        return CaseResult("write outside the workspace", "host files untouched", obs, not on_host, self._required())
 
     async def network(self) -> CaseResult:
         listener = _Listener()
@@ -287,9 +283,7 @@ class Suite:
         env_read = any(s.startswith(f"ok {environ}") for s in _lines(r, "read"))
         obs = f"secret file: {'READ' if leaked else 'not readable'}; "
         obs += f"supervisor environ: {'READ' if env_read else 'not readable'}"
-        return CaseResult(
-            "read a host secret file", "not visible", obs, not leaked and not env_read, self._required()
-        )
+        return CaseResult("read a host secret file", "not visible", obs, not leaked and not env_read, self._required())
 
     async def host_env(self) -> CaseResult:
         key = "SCISWARM_CANARY_API_KEY"
@@ -299,12 +293,8 @@ class Suite:
         finally:
             os.environ.pop(key, None)
         leaked = f"canary-{self.token}" in r.stdout_tail
-        obs = (
-            f"{len(r.stdout_tail.splitlines())} variables visible; canary {'LEAKED' if leaked else 'absent'}"
-        )
-        return CaseResult(
-            "inherit the host's environment (API keys)", "fresh environment", obs, not leaked, True
-        )
+        obs = f"{len(r.stdout_tail.splitlines())} variables visible; canary {'LEAKED' if leaked else 'absent'}"
+        return CaseResult("inherit the host's environment (API keys)", "fresh environment", obs, not leaked, True)
 
     async def gpu_request(self) -> CaseResult:
         if host_gpu_ids():
@@ -354,9 +344,7 @@ async def run_suite(sandbox: Sandbox, *, case_timeout_s: float = 90.0) -> list[C
                 results.append(await asyncio.wait_for(case(), timeout=case_timeout_s))
             except Exception as exc:
                 results.append(
-                    CaseResult(
-                        name, "case completes", f"suite error: {type(exc).__name__}: {exc}", False, True
-                    )
+                    CaseResult(name, "case completes", f"suite error: {type(exc).__name__}: {exc}", False, True)
                 )
     finally:
         shutil.rmtree(root, ignore_errors=True)

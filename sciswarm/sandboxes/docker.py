@@ -118,15 +118,13 @@ class DockerSandbox:
 
     def _docker(self) -> tuple[docker.DockerClient, int]:
         with self._lock:
-            if self._client is None:
-                try:
+            try:
+                if self._client is None:
                     self._client = docker.from_env()
-                except docker.errors.DockerException as exc:
-                    raise SandboxError(
-                        f"Docker engine not reachable: {exc} (try scripts/ensure_docker.sh)"
-                    ) from exc
-            if self._host_cpus is None:
-                self._host_cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
+                if self._host_cpus is None:
+                    self._host_cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise SandboxError(f"Docker engine not reachable: {exc} (try scripts/ensure_docker.sh)") from exc
             return self._client, self._host_cpus
 
     async def run(
@@ -187,9 +185,7 @@ class DockerSandbox:
             try:
                 container = await asyncio.to_thread(client.containers.create, **config)
             except docker.errors.ImageNotFound as exc:
-                raise SandboxError(
-                    f"image {self.image!r} not found: build it with `sciswarm sandbox build`"
-                ) from exc
+                raise SandboxError(f"image {self.image!r} not found: build it with `sciswarm sandbox build`") from exc
             except docker.errors.DockerException as exc:
                 raise SandboxError(f"could not create the container: {exc}") from exc
             try:

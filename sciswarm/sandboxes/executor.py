@@ -46,25 +46,34 @@ class SandboxCodeResult(CodeResult):
 
 class SandboxCodeExecutor(CodeExecutor):
     def __init__(
-        self, sandbox: Sandbox, work_dir: Path | None = None, *, spec: RunSpec | None = None
+        self,
+        sandbox: Sandbox,
+        work_dir: Path | None = None,
+        *,
+        spec: RunSpec | None = None,
+        log_dir: Path | None = None,
     ) -> None:
+        """`work_dir` defaults to a temp dir removed by stop(); `log_dir` (full logs of the last block) to a
+        temp dir outside the work dir, removed with the executor."""
         self.sandbox = sandbox
         self.spec = spec or RunSpec(argv=["true"], timeout_s=60)
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if work_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="sciswarm-exec-")
-            work_dir = Path(self._tmp.name)
-        self.work_dir = Path(work_dir)
+        self._tmp: list[tempfile.TemporaryDirectory[str]] = []
+        self.work_dir = Path(work_dir) if work_dir is not None else self._temp("sciswarm-exec-")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir = Path(tempfile.mkdtemp(prefix="sciswarm-exec-logs-"))
+        self.log_dir = Path(log_dir) if log_dir is not None else self._temp("sciswarm-exec-logs-")
+
+    def _temp(self, prefix: str) -> Path:
+        tmp = tempfile.TemporaryDirectory(prefix=prefix)  # also cleaned up when garbage-collected
+        self._tmp.append(tmp)
+        return Path(tmp.name)
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        for tmp in self._tmp:
+            tmp.cleanup()
+        self._tmp.clear()
 
     async def restart(self) -> None:
         return None
@@ -108,12 +117,8 @@ class SandboxCodeExecutor(CodeExecutor):
                 return SandboxCodeResult(1, "".join(outputs), last_file, files_produced=tuple(produced))
             if result.timed_out:
                 outputs.append(f"\nTimeout: killed after {spec.timeout_s:g} s")
-                return SandboxCodeResult(
-                    TIMEOUT_EXIT_CODE, "".join(outputs), last_file, True, False, tuple(produced)
-                )
+                return SandboxCodeResult(TIMEOUT_EXIT_CODE, "".join(outputs), last_file, True, False, tuple(produced))
             if result.exit_code != 0:
                 code = result.exit_code if result.exit_code is not None else 1
-                return SandboxCodeResult(
-                    code, "".join(outputs), last_file, False, result.oom_killed, tuple(produced)
-                )
+                return SandboxCodeResult(code, "".join(outputs), last_file, False, result.oom_killed, tuple(produced))
         return SandboxCodeResult(0, "".join(outputs), last_file, files_produced=tuple(produced))

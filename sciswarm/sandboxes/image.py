@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -40,7 +41,10 @@ BUILDER_VERSION = "1"
 
 BOOTSTRAP_SUITE = "bookworm"
 BOOTSTRAP_VARIANT = "essential"  # Essential:yes packages, configured; "extract" leaves packages unconfigured
-BOOTSTRAP_INCLUDE = "python3,python3-venv,python3-pip,ca-certificates"
+# libstdc++6/libgomp1: manylinux wheels (numpy, torch, matplotlib) expect them from the system
+BOOTSTRAP_INCLUDE = "python3,python3-venv,python3-pip,ca-certificates,libstdc++6,libgomp1"
+BOOTSTRAP_RECIPE = f"mmdebstrap --variant={BOOTSTRAP_VARIANT} {BOOTSTRAP_SUITE} --include={BOOTSTRAP_INCLUDE}"
+LABEL_BASE_RECIPE = "sciswarm.base.recipe"  # the shell script writes the same label
 
 RUNTIME_ENV = {
     "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -51,6 +55,21 @@ RUNTIME_ENV = {
     "MPLBACKEND": "Agg",
     "MPLCONFIGDIR": "/tmp/.matplotlib",
 }
+
+_SMOKE = """
+import importlib, importlib.metadata as md, subprocess, sys
+found = []
+for dist in sys.argv[1:]:
+    module = dist.replace("-", "_").lower()
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:  # the package is there but one of its imports is not
+            raise
+    found.append(f"{dist}={md.version(dist)}")
+subprocess.run([sys.executable, "-m", "pip", "check"], check=True, stdout=subprocess.DEVNULL)
+print("python", sys.version.split()[0], *found)
+"""
 
 _DOCKERFILE = """\
 ARG BASE
@@ -126,6 +145,7 @@ def bootstrap_base_image(tag: str = DEFAULT_BASE, *, progress: ProgressCallback 
             f"--include={BOOTSTRAP_INCLUDE}",
             "--dpkgopt=path-exclude=/usr/share/man/*",
             "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-include=/usr/share/doc/*/copyright",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
             '--customize-hook=rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*',
             BOOTSTRAP_SUITE,
@@ -133,13 +153,16 @@ def bootstrap_base_image(tag: str = DEFAULT_BASE, *, progress: ProgressCallback 
         ]
         _run_logged(cmd, progress)
         _say(progress, f"docker import -> {tag}")
-        changes = [f"ENV PATH={RUNTIME_ENV['PATH']}", "ENV LANG=C.UTF-8", 'CMD ["/usr/bin/python3"]']
+        changes = [
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ENV LANG=C.UTF-8",
+            'CMD ["/usr/bin/python3"]',
+            f'LABEL {LABEL_BASE_RECIPE}="{BOOTSTRAP_RECIPE}"',
+        ]
         repo, version = docker.utils.parse_repository_tag(tag)
         client = docker.from_env()
         try:
-            client.api.import_image_from_file(
-                str(tarball), repository=repo, tag=version or "latest", changes=changes
-            )
+            client.api.import_image_from_file(str(tarball), repository=repo, tag=version or "latest", changes=changes)
         finally:
             client.close()
 
@@ -156,14 +179,16 @@ def _run_logged(cmd: list[str], progress: ProgressCallback | None) -> None:
         raise SandboxError(f"{cmd[0]} failed (exit {proc.returncode}):\n" + "\n".join(tail))
 
 
-def ensure_base_image(
-    client: docker.DockerClient, base: str, progress: ProgressCallback | None = None
-) -> Any:
+def ensure_base_image(client: docker.DockerClient, base: str, progress: ProgressCallback | None = None) -> Any:
     image = _image_or_none(client, base)
-    if image is not None:
-        return image
     if base != DEFAULT_BASE:
-        raise SandboxError(f"base image {base!r} is not present locally (no registry is used)")
+        if image is None:
+            raise SandboxError(f"base image {base!r} is not present locally (no registry is used)")
+        return image
+    if image is not None and (image.labels or {}).get(LABEL_BASE_RECIPE) == BOOTSTRAP_RECIPE:
+        return image
+    if image is not None:
+        _say(progress, f"{base} was bootstrapped from another recipe; bootstrapping it again")
     bootstrap_base_image(base, progress=progress)
     return client.images.get(base)
 
@@ -260,19 +285,23 @@ def _drop_new_dangling(client: docker.DockerClient, before: set[str]) -> None:
 
 
 def smoke_test(client: docker.DockerClient, image: str, requirements: Sequence[str]) -> str:
-    names = [r.split("==")[0].split(">")[0].split("<")[0].split("[")[0].strip() for r in requirements]
-    code = (
-        "import sys, importlib.metadata as m; "
-        f"print('python', sys.version.split()[0], *[n + '=' + m.version(n) for n in {names!r}])"
-    )
-    out = client.containers.run(
-        image,
-        ["python", "-c", code],
-        network_mode="none",
-        remove=True,
-        user="65534:65534",
-        labels={"sciswarm": "1"},
-    )
+    """Import every requirement as the sandbox user would (catches missing system libraries) + `pip check`."""
+    names = [re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0] for r in requirements]
+    try:
+        out = client.containers.run(
+            image,
+            ["python", "-c", _SMOKE, *names],
+            network_mode="none",
+            remove=True,
+            user="65534:65534",
+            read_only=True,
+            tmpfs={"/tmp": "size=64m"},
+            labels={"sciswarm": "1"},
+            stderr=True,
+        )
+    except docker.errors.ContainerError as exc:
+        stderr = bytes(exc.stderr or b"").decode(errors="replace")[-2000:]
+        raise SandboxError(f"smoke test of {image} failed:\n{stderr}") from exc
     return bytes(out).decode().strip()
 
 

@@ -7,6 +7,15 @@ the command as a fresh unprivileged uid (so RLIMIT_NPROC bounds fork bombs, the 
 signalled, root-owned files cannot be written, and *every* descendant — setsid'd or not — is found and
 killed by uid) in its own network namespace (no network unless spec.network).
 
+`python`/`python3` in a command mean the interpreter the swarm runs with (its venv, with numpy/torch/...),
+through small wrapper scripts first on PATH. When that interpreter lives under a directory the run's uid
+cannot traverse (a venv built from /root/.pyenv, /root being 0700), the run gets a private mount namespace in
+which a read-only tmpfs covers that directory and only the interpreter's trees are bind-mounted back,
+read-only: the host's permissions are not touched and nothing else under /root becomes visible. If that is
+impossible (no mount namespaces), run_as="auto" falls back to running as the invoking user — as root that
+is NO isolation at all, and `runs_as_root`/`fallback_reason` say so (the factory warns loudly);
+run_as="unprivileged" keeps the uid drop and gives the run the system python instead.
+
 What it cannot do: hide the host filesystem (world-readable files are readable, /tmp is writable), cap disk
 use, or tell an OOM from any other failure (RLIMIT_AS makes allocations fail; `oom_killed` is a heuristic).
 """
@@ -22,6 +31,7 @@ import logging
 import math
 import os
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -44,10 +54,14 @@ from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 log = logging.getLogger(__name__)
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_SLAVE = 1, 2, 4, 32, 4096, 16384, 1 << 19
 _PR_SET_PDEATHSIG = 1
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
+_BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _UID_RANGE = (3_000_000, 3_900_000)  # unlikely to own anything on the host
 _MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Cannot allocate memory")
 _uids_in_use: set[int] = set()
@@ -72,15 +86,117 @@ def _probe_unshare() -> bool:
         return False
 
 
-def _world_usable(path: str) -> bool:
-    """Could an unrelated uid execute `path`? (every ancestor o+x, the file o+rx)"""
-    real = Path(os.path.realpath(path))
+Exposure = list[tuple[str, list[str]]]  # (directory the run's uid cannot traverse, trees to show under it)
+
+
+def _blocked_ancestor(path: str) -> str | None:
+    """The topmost proper ancestor of `path` that others cannot traverse (no o+x), if any."""
+    for parent in reversed(Path(path).parents):
+        try:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return str(parent)
+        except OSError:
+            return None
+    return None
+
+
+def _interpreter_trees(python: str) -> set[str]:
+    """The directories an interpreter needs: its prefix (a venv's) and its real install's, and for the running
+    interpreter its sys prefixes and site-packages."""
+    trees = {os.path.dirname(os.path.dirname(p)) for p in (os.path.abspath(python), os.path.realpath(python))}
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        import site
+
+        trees |= {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *site.getsitepackages()}
+    return {os.path.realpath(t) for t in trees if os.path.isdir(t)}
+
+
+def _exposure_plan(python: str) -> Exposure:
+    """Which blocked directories to cover with a tmpfs, and which interpreter trees to bind back under each."""
+    plan: dict[str, set[str]] = {}
+    for tree in _interpreter_trees(python):
+        cover = _blocked_ancestor(tree)
+        if cover is not None and cover != "/":
+            plan.setdefault(cover, set()).add(tree)
+    result: Exposure = []
+    for cover in sorted(plan):
+        trees = sorted(plan[cover])
+        outermost = [t for t in trees if not any(t != o and Path(t).is_relative_to(o) for o in trees)]
+        result.append((cover, outermost))
+    return result
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    args = [x.encode() if x is not None else None for x in (source, target, fstype)]
+    if _libc.mount(args[0], args[1], args[2], flags, data.encode() if data else None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _expose(plan: Exposure) -> None:
+    """In the child, before the uid drop: a private mount namespace where each blocked directory is covered by a
+    read-only tmpfs holding only the interpreter trees, bind-mounted read-only. Nothing on the host changes."""
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    _mount(None, "/", None, _MS_REC | _MS_SLAVE)  # nothing done below propagates back to the host
+    old_umask = os.umask(0o022)
     try:
-        if not os.stat(real).st_mode & stat.S_IXOTH:
-            return False
-        return all(os.stat(d).st_mode & stat.S_IXOTH for d in real.parents)
-    except OSError:
-        return False
+        for cover, trees in plan:
+            fds = [os.open(t, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for t in trees]  # before they are hidden
+            _mount("tmpfs", cover, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=64k,nr_inodes=1024")
+            for tree, fd in zip(trees, fds, strict=True):
+                os.makedirs(tree, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", tree, None, _MS_BIND | _MS_REC)
+                _mount(None, tree, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+                os.close(fd)
+            _mount(None, cover, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    finally:
+        os.umask(old_umask)
+
+
+def _become(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _probe_prefix(python: str, uid: int | None, plan: Exposure) -> str | None:
+    """sys.prefix as seen by `python` started like a run (as `uid`, with `plan` exposed); None if it fails."""
+    import subprocess
+
+    def setup() -> None:
+        if plan:
+            _expose(plan)
+        if uid is not None:
+            _become(uid)
+
+    code = "import sys; print(sys.prefix)"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", code],
+            env={"PATH": _BASE_PATH, "LANG": "C.UTF-8"},
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            preexec_fn=setup if (plan or uid is not None) else None,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("local sandbox: probing %s failed: %s", python, exc)
+        return None
+    if proc.returncode != 0:
+        log.debug("local sandbox: %s exited %s: %s", python, proc.returncode, proc.stderr[-500:])
+        return None
+    return proc.stdout.strip()
+
+
+def _shim(target: str) -> str:
+    """A wrapper, not a symlink: a venv is found from the path the interpreter is *invoked* by (its pyvenv.cfg
+    sits next to that path's bin/), so a symlink elsewhere to .venv/bin/python starts the bare base python."""
+    return f'#!/bin/sh\nexec {shlex.quote(target)} "$@"\n'
 
 
 async def _exited(proc: asyncio.subprocess.Process) -> None:
@@ -92,8 +208,13 @@ async def _exited(proc: asyncio.subprocess.Process) -> None:
         await _reaped(proc)
         return
     loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
     try:
         await done
     finally:
@@ -104,6 +225,18 @@ async def _exited(proc: asyncio.subprocess.Process) -> None:
 async def _reaped(proc: asyncio.subprocess.Process) -> None:
     while proc.returncode is None:
         await asyncio.sleep(0.01)
+
+
+def _check_reachable(ws: Path) -> None:
+    """The run's uid gets the workspace itself, but must be able to traverse its parents (Python, for one,
+    turns `python script.py` into an absolute path)."""
+    blocked = [str(d) for d in ws.parents if not os.stat(d).st_mode & stat.S_IXOTH]
+    if blocked:
+        raise SandboxError(
+            f"workspace {ws} is not reachable by the unprivileged uid local runs use: {blocked[0]} is not "
+            "o+x. Put workspaces under world-traversable directories (chmod o+x), use the docker provider, "
+            "or LocalSandbox(run_as='self') to run as this user (no fork-bomb bound, can signal the host)."
+        )
 
 
 def _exit_code(returncode: int) -> int:
@@ -119,39 +252,83 @@ class LocalSandbox:
     def __init__(
         self,
         *,
-        run_as: Literal["auto", "self"] = "auto",
+        run_as: Literal["auto", "unprivileged", "self"] = "auto",
         python: str | None = sys.executable,
         max_file_mb: int = 8192,
         max_open_files: int = 4096,
         drain_timeout_s: float = 5.0,
     ) -> None:
-        self.drops_privileges = run_as == "auto" and os.geteuid() == 0
-        self.isolates_network = self.drops_privileges and _probe_unshare()
+        """run_as (matters only when this process is root): "unprivileged" always runs commands as a fresh uid,
+        with the system python if `python` cannot be made usable by it; "auto" does the same but, rather than
+        lose `python`, runs as this user (NOT isolated; see `fallback_reason`); "self" always runs as this user.
+        """
         self.max_file_mb = max_file_mb
         self.max_open_files = max_open_files
         self.drain_timeout_s = drain_timeout_s
-        self._python_dir = self._usable_python_dir(python)
+        self.fallback_reason: str | None = None  # why a root run_as="auto" sandbox runs commands as root
+        self.interpreter: str | None = python  # what `python`/`python3` mean in a run (wrappers first on PATH)
+        self._exposure: Exposure = []  # interpreter trees shown to the run's uid in a private mount namespace
+        root = os.geteuid() == 0
+        drop = root and run_as != "self"
+        if drop and python:
+            drop = self._make_usable(python, strict=run_as == "unprivileged")
+        self.drops_privileges = drop
+        self.runs_as_root = root and not drop
+        self.isolates_network = drop and _probe_unshare()
+        if not self.interpreter:
+            self.interpreter = shutil.which("python3", path=_BASE_PATH)
+        self._python_dir = os.path.dirname(self.interpreter) if self.interpreter else None
         log.warning(
             "LocalSandbox is NOT isolation: the command runs on this host and can read world-readable files "
             "and write world-writable places. Use the docker provider for agent-written code."
         )
+        if self.runs_as_root:
+            log.warning("LocalSandbox runs commands as root: %s", self.fallback_reason or "run_as='self'")
 
     @property
     def bounds_processes(self) -> bool:
         """True when RLIMIT_NPROC really bounds the run (it does not apply to root)."""
         return self.drops_privileges
 
-    def _usable_python_dir(self, python: str | None) -> str | None:
-        if not python:
-            return None
-        if self.drops_privileges and not _world_usable(python):
-            log.warning(
-                "local sandbox: %s is not reachable by an unprivileged uid (a parent directory is not o+x); "
-                "runs get the system python on PATH instead",
-                python,
+    @property
+    def exposed(self) -> list[str]:
+        """Interpreter trees shown read-only to the run's uid although the host hides them from it."""
+        return [tree for _, trees in self._exposure for tree in trees]
+
+    def _make_usable(self, python: str, *, strict: bool) -> bool:
+        """Make `python` (with its venv) usable by the run's uid; returns whether runs still drop to that uid."""
+        same = os.path.realpath(python) == os.path.realpath(sys.executable)
+        expected = sys.prefix if same else _probe_prefix(python, None, [])
+        if expected is None:
+            log.warning("local sandbox: %s does not start; runs get the system python3", python)
+            self.interpreter = None
+            return True
+        plan = _exposure_plan(python)
+        uid = self._claim_uid()
+        try:
+            seen = _probe_prefix(python, uid, plan)
+        finally:
+            procs.kill_uid(uid, uid)
+            with _uids_lock:
+                _uids_in_use.discard(uid)
+        if seen == expected:
+            self._exposure = plan
+            if plan:
+                log.info("local sandbox: %s shown read-only to the run uid (private mount namespace)", self.exposed)
+            return True
+        if plan:
+            why = (
+                f"an unprivileged uid cannot traverse {', '.join(c for c, _ in plan)} to reach {python} (and its "
+                "venv), and exposing it through a private mount namespace failed"
             )
-            return None
-        return os.path.dirname(python)
+        else:
+            why = f"an unprivileged uid cannot start {python} with its venv (files not readable by others?)"
+        if strict:
+            log.warning("local sandbox: %s; runs get the system python3 (without the venv's packages)", why)
+            self.interpreter = None
+            return True
+        self.fallback_reason = why
+        return False
 
     async def run(
         self,
@@ -177,6 +354,8 @@ class LocalSandbox:
             visible = cuda_visible_devices(spec.gpus, ids)
             if visible is not None:
                 gpu_env["CUDA_VISIBLE_DEVICES"] = visible
+        if self.drops_privileges:
+            _check_reachable(ws)
         uid = self._claim_uid() if self.drops_privileges else None
         token = os.urandom(12).hex()
         private = Path(tempfile.mkdtemp(prefix="sciswarm-local-"))
@@ -240,10 +419,7 @@ class LocalSandbox:
                 s.close()
             raise SandboxError(f"local sandbox could not start the command: {exc}") from exc
         assert proc.stdout is not None and proc.stderr is not None
-        pumps = [
-            asyncio.create_task(self._pump(r, s))
-            for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)
-        ]
+        pumps = [asyncio.create_task(self._pump(r, s)) for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)]
         timed_out = False
         try:
             await asyncio.wait_for(_exited(proc), timeout=spec.timeout_s)
@@ -295,11 +471,18 @@ class LocalSandbox:
         raise SandboxError("could not find a free uid for the run")
 
     def _env(self, spec: RunSpec, private: Path, token: str, gpu_env: dict[str, str]) -> dict[str, str]:
-        path = "/usr/local/bin:/usr/bin:/bin"
-        if self._python_dir:
-            path = f"{self._python_dir}:{path}"
+        shims = private / "bin"
+        shims.mkdir()
+        shims.chmod(0o755)
+        if self.interpreter:
+            for name in ("python", "python3"):
+                (shims / name).write_text(_shim(self.interpreter))
+                (shims / name).chmod(0o755)
+        path = _BASE_PATH
+        if self._python_dir and self._python_dir not in _BASE_PATH.split(":"):
+            path = f"{self._python_dir}:{path}"  # the venv's other tools too, as if it were activated
         env = {
-            "PATH": path,
+            "PATH": f"{shims}:{path}",
             "HOME": str(private),
             "TMPDIR": str(private),
             "LANG": "C.UTF-8",
@@ -308,9 +491,7 @@ class LocalSandbox:
         }
         env.update(gpu_env)
         env.update(spec.env)
-        env["SCISWARM_RUN_TOKEN"] = (
-            token  # how descendants are found again; set last so it can't be overridden
-        )
+        env["SCISWARM_RUN_TOKEN"] = token  # how descendants are found again; set last so it can't be overridden
         return env
 
     def _preexec(self, spec: RunSpec, uid: int | None) -> Callable[[], None]:
@@ -323,26 +504,25 @@ class LocalSandbox:
             (resource.RLIMIT_FSIZE, self.max_file_mb * 1024 * 1024, self.max_file_mb * 1024 * 1024),
             (resource.RLIMIT_CORE, 0, 0),
         ]
-        if (
-            uid is not None
-        ):  # RLIMIT_NPROC is per real uid and ignored for root: only meaningful after the drop
+        if uid is not None:  # RLIMIT_NPROC is per real uid and ignored for root: only meaningful after the drop
             limits.append((resource.RLIMIT_NPROC, spec.pids_limit, spec.pids_limit))
         pool = sorted(os.sched_getaffinity(0))
         want = max(1, min(len(pool), math.ceil(spec.cpus)))
         first = next(_cpu_rotor) * want
         cpus = {pool[(first + i) % len(pool)] for i in range(want)}
         unshare = self.isolates_network and not spec.network
+        exposure = self._exposure if uid is not None else []
 
         def setup() -> None:  # runs in the child between fork and exec
+            if exposure:
+                _expose(exposure)
             if unshare:
                 _unshare_net()
             os.sched_setaffinity(0, cpus)
             for res, soft, hard in limits:
                 resource.setrlimit(res, (soft, hard))
             if uid is not None:
-                os.setgroups([])
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
+                _become(uid)
             _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
 
         return setup

@@ -87,11 +87,7 @@ def kill_uid(uid: int, gid: int, *, timeout_s: float = 5.0) -> list[int]:
         pids = pids_of_uid(uid)
         if not pids or time.monotonic() > deadline:
             return pids
-        cmd = (
-            [_KILL, "-s", "KILL", "--", "-1"]
-            if _KILL
-            else [sys.executable, "-c", "import os; os.kill(-1, 9)"]
-        )
+        cmd = [_KILL, "-s", "KILL", "--", "-1"] if _KILL else [sys.executable, "-c", "import os; os.kill(-1, 9)"]
         subprocess.run(
             cmd,
             user=uid,

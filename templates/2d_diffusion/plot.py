@@ -10,8 +10,8 @@ import pathlib
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 # Run folder -> legend label. Edit this when you add runs.
 labels = {
@@ -67,7 +67,7 @@ def plot_samples(runs, datasets):
         if real is not None:
             axes[0][col].scatter(real[:, 0], real[:, 1], s=1, alpha=0.5, color="gray")
         axes[0][col].set_title(dataset)
-        for row, (run, (results, info)) in enumerate(runs.items(), start=1):
+        for row, (results, info) in enumerate(runs.values(), start=1):
             ax = axes[row][col]
             if dataset in results:
                 points = results[dataset]["samples"]

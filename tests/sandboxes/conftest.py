@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -21,10 +23,17 @@ NO_ENGINE = (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test to use the image may build it (~2.5 min incl. the base bootstrap): allow for that."""
+    for item in items:
+        if "exp_image" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(900))
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[docker.DockerClient]:
     if not docker_available():
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get("SCISWARM_REQUIRE_DOCKER"):
             pytest.fail("CI: the Docker engine must be running (scripts/ensure_docker.sh)")
         warnings.warn(NO_ENGINE, stacklevel=1)
         print(NO_ENGINE, file=sys.stderr)
@@ -47,11 +56,27 @@ def local_sandbox() -> LocalSandbox:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "workspace"
+def open_dir() -> Iterator[Path]:
+    """A world-traversable temp dir, like a runs/ directory (pytest's tmp_path lives under a 0700 dir,
+    which the local provider's unprivileged uid cannot traverse)."""
+    path = Path(tempfile.mkdtemp(prefix="sciswarm-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def workspace(open_dir: Path) -> Path:
+    ws = open_dir / "workspace"
     ws.mkdir()
     return ws
 
 
-def labelled_containers(client: docker.DockerClient) -> list[str]:
-    return [c.name for c in client.containers.list(all=True, filters={"label": "sciswarm=1"})]
+@pytest.fixture
+def leftovers(docker_engine: docker.DockerClient) -> Callable[[], list[str]]:
+    """Names of containers labelled sciswarm=1 that still exist (should be none after any run)."""
+
+    def names() -> list[str]:
+        return [c.name for c in docker_engine.containers.list(all=True, filters={"label": "sciswarm=1"})]
+
+    return names

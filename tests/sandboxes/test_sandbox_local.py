@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sciswarm.sandboxes.base import RunSpec, Sandbox
+from sciswarm.sandboxes.base import RunSpec, Sandbox, SandboxError
 from sciswarm.sandboxes.local import LocalSandbox
 
 HEARTBEAT_DAEMON = (
@@ -124,9 +124,27 @@ async def test_network_namespace(local_sandbox: LocalSandbox, workspace: Path) -
     assert opened.stdout_tail.strip() != "['lo']"
 
 
+async def test_unreachable_workspace_is_refused(local_sandbox: LocalSandbox, tmp_path: Path) -> None:
+    if not local_sandbox.drops_privileges:
+        pytest.skip("only root drops to an unprivileged uid")
+    locked = tmp_path / "locked"
+    (locked / "ws").mkdir(parents=True)
+    locked.chmod(0o700)
+    with pytest.raises(SandboxError, match="not reachable"):
+        await local_sandbox.run(locked / "ws", RunSpec(argv=["true"]))
+
+
 async def test_missing_command_and_gpu(local_sandbox: LocalSandbox, workspace: Path) -> None:
     missing = await local_sandbox.run(workspace, RunSpec(argv=["no-such-binary-xyz"]))
     assert missing.exit_code == 127 and not missing.ok
     gpu = await local_sandbox.run(workspace, RunSpec(argv=["true"], gpus=1))
     if gpu.error:
         assert "GPU" in gpu.error and gpu.exit_code is None
+
+
+async def test_python_means_the_chosen_interpreter(local_sandbox: LocalSandbox, workspace: Path) -> None:
+    code = "import os, sys; print(os.path.realpath(sys.executable))"
+    result = await local_sandbox.run(workspace, RunSpec(argv=["python", "-c", code]))
+    assert result.ok, result.stderr_tail
+    assert local_sandbox.interpreter is not None
+    assert result.stdout_tail.strip() == os.path.realpath(local_sandbox.interpreter)

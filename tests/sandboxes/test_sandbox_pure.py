@@ -65,7 +65,14 @@ def test_container_config_is_locked_down(tmp_path: Path) -> None:
     assert cfg["environment"]["SEED"] == "1"
     assert cfg["device_requests"][0]["Count"] == 1
     net = container_config(
-        "img", RunSpec(argv=["x"], network=True), user="1:1", workspace=tmp_path, harness=tmp_path, name="n", host_cpus=2, shm_mb=64
+        "img",
+        RunSpec(argv=["x"], network=True),
+        user="1:1",
+        workspace=tmp_path,
+        harness=tmp_path,
+        name="n",
+        host_cpus=2,
+        shm_mb=64,
     )
     assert net["network_mode"] == "bridge"
 
@@ -81,11 +88,13 @@ def test_dockerfile_and_inputs_hash() -> None:
 
 def test_output_sink_lines_tail_and_cap(tmp_path: Path) -> None:
     lines: list[tuple[str, str]] = []
-    sink = OutputSink("stdout", tmp_path / "o.log", max_log_bytes=10, tail_chars=5, on_line=lambda s, l: lines.append((s, l)))
+    sink = OutputSink(
+        "stdout", tmp_path / "o.log", max_log_bytes=10, tail_chars=5, on_line=lambda s, line: lines.append((s, line))
+    )
     for chunk in (b"ab", b"c\nd\xc3", b"\xa9f\r\n", b"tail-no-newline"):
         sink.feed(chunk)
     sink.close()
-    assert [l for _, l in lines] == ["abc", "d\u00e9f", "tail-no-newline"]
+    assert [line for _, line in lines] == ["abc", "d\u00e9f", "tail-no-newline"]
     assert sink.tail == "wline"
     data = (tmp_path / "o.log").read_bytes()
     assert data.startswith(b"abc\nd\xc3\xa9f\r\n"[:10]) and b"truncated at 10" in data
