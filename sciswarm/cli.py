@@ -54,6 +54,37 @@ def run(
 
 
 @app.command()
+def review(
+    pdf: Annotated[Path, typer.Argument(help="the paper to review (any PDF)")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="swarm YAML (models, panel params)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="LiteLLM model string, instead of --config")] = None,
+    reviewers: Annotated[int | None, typer.Option("--reviewers", "-n", help="number of reviewers")] = None,
+    override: Annotated[list[str] | None, typer.Option("-o", "--override", help="key.path=value")] = None,
+) -> None:
+    """Run the reviewer panel alone on a PDF; reviews and meta-review go to the run's reviews.json."""
+    from sciswarm.swarm.config import ConfigError
+    from sciswarm.swarm.live import LiveView
+    from sciswarm.swarm.review import paper_message, review_config
+    from sciswarm.swarm.runner import SwarmRunner
+
+    try:
+        cfg = review_config(pdf, config=config, overrides=override or [], model=model, reviewers=reviewers)
+        view = LiveView(console)
+        runner = SwarmRunner(cfg, config_path=str(config or "--model"), listeners=[view])
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    message = paper_message(pdf)
+    with view:
+        status = asyncio.run(runner.run(initial=[message]))
+    out = runner.store.run_dir / "ideas" / message.idea_id / "reviews.json"
+    if out.exists():
+        console.print(f"reviews: {out}", soft_wrap=True)
+    if status != "completed" or not out.exists():
+        raise typer.Exit(1)
+
+
+@app.command()
 def watch(
     run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. runs/20260101-120000-demo")],
     no_follow: Annotated[bool, typer.Option("--no-follow", help="print what is there and exit")] = False,

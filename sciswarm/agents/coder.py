@@ -229,7 +229,7 @@ def _notes(reply: str) -> str:
     if "NOTES:" not in reply:
         return ""
     text = reply.split("NOTES:", 1)[1]
-    for stop in ("<<<<<<< SEARCH", "ALL_COMPLETED", "\nexperiment.py", "\nplot.py"):
+    for stop in ("<<<<<<< SEARCH", "ALL_COMPLETED", "\nexperiment.py", "\nplot.py", "\n\n"):
         text = text.split(stop, 1)[0]
     return text.strip()[:2000]
 

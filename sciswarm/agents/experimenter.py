@@ -165,7 +165,9 @@ class Experimenter(Role[ExperimenterParams]):
         if msg.ok:
             self._note(f"## Run {run}: {what}{flag}\nResults: {compact(msg.results)}\n")
         else:
-            self._note(f"## Run {run} attempt {change.attempt} FAILED: {msg.error.splitlines()[0][:300]}\n")
+            lines = [x for x in msg.error.splitlines() if x.strip()]
+            gist = lines[0] if len(lines) < 2 else f"{lines[0].split(';')[0]}: {lines[-1].strip()}"
+            self._note(f"## Run {run} attempt {change.attempt} FAILED: {gist[:300]}\n")
         await self.ctx.publish(msg, parent=change)
 
     async def _figures(self, done: ExperimentsDone) -> None:

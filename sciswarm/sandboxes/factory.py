@@ -22,6 +22,11 @@ LOCAL_FALLBACK_WARNING = (
     "directly on this host (rlimits + host-side kill only; it can read world-readable files, write /tmp, "
     "fill the disk). Start Docker (scripts/ensure_docker.sh), or use provider 'docker' to refuse. !!!"
 )
+LOCAL_AS_ROOT_WARNING = (
+    "!!! local sandbox runs as root: NOT isolated AT ALL ({why}). Experiments run as root on this host: they "
+    "can write anywhere (the swarm's code, /root, /etc), read every secret, signal or kill the swarm, and fork "
+    "without bound. Use the docker provider, or make the swarm's Python readable by other users. !!!"
+)
 
 
 def docker_available(timeout_s: float = 3.0) -> bool:
@@ -60,6 +65,18 @@ def _docker_sandbox(image: str, on_log: LogCallback | None, build_if_missing: bo
     return DockerSandbox(image)
 
 
+def _local_sandbox(on_log: LogCallback | None) -> Sandbox:
+    from sciswarm.sandboxes.local import LocalSandbox
+
+    sandbox = LocalSandbox()
+    if sandbox.runs_as_root:
+        _emit(on_log, "warning", LOCAL_AS_ROOT_WARNING.format(why=sandbox.fallback_reason or "run_as='self'"))
+    elif sandbox.exposed:
+        shown = ", ".join(sandbox.exposed)
+        _emit(on_log, "info", f"local sandbox: {shown} shown read-only to the run's uid (private mount namespace)")
+    return sandbox
+
+
 def make_sandbox(
     provider: Literal["auto", "docker", "local"],
     *,
@@ -67,12 +84,11 @@ def make_sandbox(
     on_log: LogCallback | None = None,
     build_if_missing: bool = True,
 ) -> Sandbox:
-    """'docker' fails loudly without an engine; 'auto' degrades to local with a LOUD warning via on_log."""
+    """'docker' fails loudly without an engine; 'auto' degrades to local with a LOUD warning via on_log (and a
+    louder one if the local sandbox, run by root, has to run experiments as root to give them the swarm's venv)."""
     if provider == "local":
-        from sciswarm.sandboxes.local import LocalSandbox
-
         _emit(on_log, "warning", "sandbox provider 'local' is NOT an isolation boundary")
-        return LocalSandbox()
+        return _local_sandbox(on_log)
     if provider == "docker":
         if not docker_available():
             raise SandboxError("Docker engine not reachable (run scripts/ensure_docker.sh or start dockerd)")
@@ -85,7 +101,5 @@ def make_sandbox(
             return _docker_sandbox(image, on_log, build_if_missing)
         except SandboxError as exc:
             why = f"the Docker sandbox is unusable ({exc})"
-    from sciswarm.sandboxes.local import LocalSandbox
-
     _emit(on_log, "warning", LOCAL_FALLBACK_WARNING.format(why=why))
-    return LocalSandbox()
+    return _local_sandbox(on_log)

@@ -100,11 +100,18 @@ def _blocked_ancestor(path: str) -> str | None:
     return None
 
 
+def _is_running_interpreter(python: str) -> bool:
+    """Same binary *and* same directory: a venv is identified by the path it is invoked by, not its target."""
+    here = os.path.dirname(os.path.abspath(sys.executable))
+    same_dir = os.path.dirname(os.path.abspath(python)) == here
+    return same_dir and os.path.realpath(python) == os.path.realpath(sys.executable)
+
+
 def _interpreter_trees(python: str) -> set[str]:
     """The directories an interpreter needs: its prefix (a venv's) and its real install's, and for the running
     interpreter its sys prefixes and site-packages."""
     trees = {os.path.dirname(os.path.dirname(p)) for p in (os.path.abspath(python), os.path.realpath(python))}
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if _is_running_interpreter(python):
         import site
 
         trees |= {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *site.getsitepackages()}
@@ -297,8 +304,7 @@ class LocalSandbox:
 
     def _make_usable(self, python: str, *, strict: bool) -> bool:
         """Make `python` (with its venv) usable by the run's uid; returns whether runs still drop to that uid."""
-        same = os.path.realpath(python) == os.path.realpath(sys.executable)
-        expected = sys.prefix if same else _probe_prefix(python, None, [])
+        expected = sys.prefix if _is_running_interpreter(python) else _probe_prefix(python, None, [])
         if expected is None:
             log.warning("local sandbox: %s does not start; runs get the system python3", python)
             self.interpreter = None

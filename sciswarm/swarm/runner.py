@@ -211,7 +211,8 @@ class SwarmRunner:
         await self.bus.publish(failed)
 
     # ---- the run ------------------------------------------------------
-    async def run(self, *, handle_signals: bool = True) -> str:
+    async def run(self, *, handle_signals: bool = True, initial: list[Message] | None = None) -> str:
+        """Run to the end. `initial` messages are published after Start (e.g. a Paper to review)."""
         reason = ""
         self._write_meta()
         self.trace(RunStatus(status="running", reason=f"run {self.run_id} in {self.store.run_dir}"))
@@ -229,6 +230,9 @@ class SwarmRunner:
             await self.bus.publish(
                 Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description)
             )
+            for message in initial or []:
+                message.run_id, message.sender = self.run_id, message.sender or "swarm"
+                await self.bus.publish(message)
             idle = asyncio.create_task(self.bus.wait_idle())
             stop = asyncio.create_task(self._stop.wait())
             done, _ = await asyncio.wait(

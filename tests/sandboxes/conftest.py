@@ -52,7 +52,9 @@ def exp_image(docker_engine: docker.DockerClient) -> str:
 
 @pytest.fixture(scope="session")
 def local_sandbox() -> LocalSandbox:
-    return LocalSandbox()
+    """The strict mode (as root: always a fresh uid), so the properties tested here hold on every host; what
+    make_sandbox('local') picks by default is tested in test_sandbox_local_python.py."""
+    return LocalSandbox(run_as="unprivileged")
 
 
 @pytest.fixture
