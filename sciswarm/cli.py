@@ -141,26 +141,4 @@ def serve(
         raise typer.Exit(2) from None
 
 
-@app.command()
-def serve(
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="the folder holding the runs")] = Path("runs"),
-    host: Annotated[str, typer.Option("--host", help="interface to bind; loopback by default")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8765,
-) -> None:
-    """Follow running and finished swarms in the browser."""
-    from sciswarm.swarm.web import LOOPBACK_HOSTS
-    from sciswarm.swarm.web import serve as do_serve
-
-    if not runs_dir.is_dir():
-        err.print(f"[bold red]error:[/] no runs folder at {runs_dir} (start a swarm with `sciswarm run`)")
-        raise typer.Exit(2)
-    if host not in LOOPBACK_HOSTS:
-        err.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach it can read these runs")
-    try:
-        do_serve(runs_dir, host=host, port=port)
-    except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}")
-        raise typer.Exit(2) from None
-
-
 _mount_subcommands()

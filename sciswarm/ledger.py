@@ -40,7 +40,7 @@ class CallContext:
 NO_CONTEXT = CallContext()
 CALL_CONTEXT: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
     "sciswarm_call_context",
-    default=NO_CONTEXT,  # noqa: B039 - frozen dataclass, immutable
+    default=NO_CONTEXT,  # a frozen dataclass: immutable
 )
 
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-science poppler-utils docker.io mmdebstrap)
+APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-science poppler-utils docker.io mmdebstrap chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

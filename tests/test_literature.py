@@ -203,9 +203,7 @@ async def test_timeout_is_handled_and_bounded(server: FakeScholar, tmp_path: Pat
 
 async def test_deadline_bounds_time_on_one_engine(server: FakeScholar, tmp_path: Path) -> None:
     server.always("s2", slow(10))
-    search = make_search(
-        server, tmp_path, fallback_api_base=None, timeout_s=0.25, max_attempts=20, deadline_s=0.6
-    )
+    search = make_search(server, tmp_path, fallback_api_base=None, timeout_s=0.25, max_attempts=20, deadline_s=0.6)
     started = time.monotonic()
     with pytest.raises(LiteratureUnavailable, match="deadline"):
         await search.search("denoising diffusion", limit=2)

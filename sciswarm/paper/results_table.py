@@ -44,7 +44,8 @@ def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results
         info = json.loads(f.read_text())
         for ds, val in info.items():
             means = val.get("means", {}) if isinstance(val, dict) else {}
-            data.setdefault(ds, {})[f"run_{run}"] = {k: float(v) for k, v in means.items() if isinstance(v, int | float)}
+            numbers = {k: float(v) for k, v in means.items() if isinstance(v, int | float)}
+            data.setdefault(ds, {})[f"run_{run}"] = numbers
     if not data:
         return None
     metrics: list[str] = []
@@ -62,10 +63,10 @@ def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results
         r"\midrule",
     ]
     for ds, per_run in data.items():
-        for i, (run, means) in enumerate(per_run.items()):
+        for i, (run_name, means) in enumerate(per_run.items()):
             name = _tex(ds) if i == 0 else ""
             cells = [f"{means[m]:.3f}" if m in means else "--" for m in metrics]
-            lines.append(f"{name} & {_tex(labels.get(run, run))} & " + " & ".join(cells) + r" \\")
+            lines.append(f"{name} & {_tex(labels.get(run_name, run_name))} & " + " & ".join(cells) + r" \\")
         lines.append(r"\midrule" if ds != list(data)[-1] else r"\bottomrule")
     lines += [r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
