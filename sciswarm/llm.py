@@ -100,6 +100,25 @@ def to_openai_messages(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
     return out
 
 
+def supports_cache_control(model: str) -> bool:
+    """Providers whose prompt caching needs explicit breakpoints (OpenAI and others cache prefixes on their own)."""
+    m = model.lower()
+    return m.startswith("anthropic/") or (m.startswith(("bedrock/", "vertex_ai/")) and "claude" in m)
+
+
+def mark_stable_prefix(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put cache breakpoints on the system message and the first user message: the stable prefix
+    (role instructions, the idea's digest) that repeated calls share. LiteLLM passes them through."""
+    marked = [dict(m) for m in messages]
+    targets = [i for i, m in enumerate(marked) if m["role"] == "system"][:1]
+    targets += [i for i, m in enumerate(marked) if m["role"] == "user"][:1]
+    for i in targets:
+        content = marked[i].get("content")
+        if isinstance(content, str) and len(content) > 200:
+            marked[i]["content"] = [{"type": "text", "text": content, "cache_control": {"type": "ephemeral"}}]
+    return marked
+
+
 def to_openai_tools(tools: Sequence[Tool | ToolSchema]) -> list[dict[str, Any]]:
     result = []
     for t in tools:
@@ -137,8 +156,10 @@ class LiteLLMClient(ChatCompletionClient):
         backoff_max_s: float = 30.0,
         semaphore: asyncio.Semaphore | None = None,
         extra: Mapping[str, Any] | None = None,
+        prompt_caching: bool = True,
     ) -> None:
         self.model = model
+        self._prompt_caching = prompt_caching
         self._ledger = ledger or Ledger()
         self._api_base = api_base
         self._api_key = api_key
@@ -154,6 +175,10 @@ class LiteLLMClient(ChatCompletionClient):
         self._actual = RequestUsage(prompt_tokens=0, completion_tokens=0)
 
     # ---- request building -------------------------------------------------
+    def _messages(self, messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
+        out = to_openai_messages(messages)
+        return mark_stable_prefix(out) if self._prompt_caching and supports_cache_control(self.model) else out
+
     def _kwargs(
         self,
         messages: Sequence[LLMMessage],
@@ -164,7 +189,7 @@ class LiteLLMClient(ChatCompletionClient):
     ) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "model": self.model,
-            "messages": to_openai_messages(messages),
+            "messages": self._messages(messages),
             "timeout": self._timeout_s,
             "num_retries": 0,
             "max_retries": 0,

@@ -157,3 +157,21 @@ def test_extract_json_variants() -> None:
     assert extract_json('prefix {"a": 3} suffix') == {"a": 3}
     with pytest.raises(ValueError):
         extract_json("no json here")
+
+
+def test_stable_prefix_gets_cache_breakpoints_for_anthropic_only() -> None:
+    from autogen_core.models import SystemMessage
+
+    from sciswarm.llm import mark_stable_prefix, supports_cache_control, to_openai_messages
+
+    long = "x" * 500
+    msgs = to_openai_messages(
+        [SystemMessage(content=long), UserMessage(content=long, source="u"), UserMessage(content="short", source="u")]
+    )
+    marked = mark_stable_prefix(msgs)
+    assert marked[0]["content"][0]["cache_control"] == {"type": "ephemeral"}
+    assert marked[1]["content"][0]["text"] == long
+    assert marked[2]["content"] == "short"
+    assert msgs[0]["content"] == long  # the input is not mutated
+    assert supports_cache_control("anthropic/claude-sonnet-4-5")
+    assert not supports_cache_control("openai/gpt-4o-mini")

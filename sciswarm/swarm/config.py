@@ -34,6 +34,7 @@ class ModelSpec(Strict):
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=10)
     backoff_base_s: float = Field(default=1.0, ge=0)
+    prompt_caching: bool = Field(default=True, description="mark the stable prompt prefix for provider caching")
 
     @model_validator(mode="after")
     def _scripted_needs_script(self) -> ModelSpec:

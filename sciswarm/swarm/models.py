@@ -38,6 +38,7 @@ def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ChatCompletionC
                 timeout_s=spec.timeout_s,
                 max_retries=spec.max_retries,
                 backoff_base_s=spec.backoff_base_s,
+                prompt_caching=spec.prompt_caching,
                 semaphore=semaphore,
             )
     return clients
