@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from support.fake_openai import FakeOpenAI
+
 from sciswarm.events import MetaReview, ReviewScores
 from sciswarm.swarm.config import load_config
 from sciswarm.swarm.runner import SwarmRunner
 from sciswarm.swarm.store import read_transcript
-from support.fake_openai import FakeOpenAI
 
 SCORES = {
     "Summary": "s",
