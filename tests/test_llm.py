@@ -175,3 +175,25 @@ def test_stable_prefix_gets_cache_breakpoints_for_anthropic_only() -> None:
     assert msgs[0]["content"] == long  # the input is not mutated
     assert supports_cache_control("anthropic/claude-sonnet-4-5")
     assert not supports_cache_control("openai/gpt-4o-mini")
+
+
+async def test_per_idea_budget_stops_that_idea_only(server: FakeOpenAI) -> None:
+    from sciswarm.ledger import CALL_CONTEXT, CallContext
+
+    ledger = Ledger(budget=Budget(per_idea_tokens=5))
+    server.add({"content": "a long enough first reply"}, {"content": "other idea is fine"})
+    c = client(server, ledger)
+    token = CALL_CONTEXT.set(CallContext(role="coder", idea_id="a"))
+    try:
+        await c.create(msgs())
+        with pytest.raises(BudgetExceeded) as info:
+            await c.create(msgs())
+        assert info.value.scope == "idea" and "idea a" in info.value.reason
+    finally:
+        CALL_CONTEXT.reset(token)
+    token = CALL_CONTEXT.set(CallContext(role="coder", idea_id="b"))
+    try:
+        assert (await c.create(msgs())).content == "other idea is fine"
+    finally:
+        CALL_CONTEXT.reset(token)
+    assert set(ledger.by_idea) == {"a", "b"} and ledger.by_stage

@@ -46,6 +46,7 @@ class RoleContext(Generic[P]):
     literature_fn: Callable[[], Any] | None = None  # -> sciswarm.literature.LiteratureSearch | None
     output_fn: Callable[[str, str], None] | None = None
     trace_fn: Callable[[Trace], None] | None = None
+    models_fn: Callable[[str], ModelHandle] | None = None  # other models of the swarm, by their `models:` name
     settings: dict[str, Any] = field(default_factory=dict)  # swarm-wide flags (e.g. flow options)
 
     @property
@@ -61,6 +62,12 @@ class RoleContext(Generic[P]):
         if self.sandbox_fn is None:
             raise RuntimeError(f"role {self.role}: no sandbox is configured for this swarm")
         return self.sandbox_fn()
+
+    def model_named(self, name: str) -> ModelHandle:
+        """Another model of the swarm (e.g. one per reviewer); names are checked when the config loads."""
+        if self.models_fn is None:
+            return self.model
+        return self.models_fn(name)
 
     @property
     def literature(self) -> Any:
@@ -108,6 +115,7 @@ class Role(ABC, Generic[P]):
     subscribes: ClassVar[tuple[str, ...]] = ()
     publishes: ClassVar[tuple[str, ...]] = ()
     Params: ClassVar[type[BaseModel]] = NoParams
+    model_params: ClassVar[tuple[str, ...]] = ()  # params fields that name models of the swarm (validated)
 
     def __init__(self, ctx: RoleContext[P]) -> None:
         self.ctx = ctx

@@ -39,6 +39,7 @@ class ReviewerPanelParams(BaseModel):
     num_reflections: int = Field(default=2, ge=1, le=10)
     personas: list[str] = Field(default_factory=lambda: list(DEFAULT_PERSONAS))
     temperatures: list[float] = Field(default_factory=list, description="per reviewer; needs a real model")
+    models: list[str] = Field(default_factory=list, description="per reviewer, cycled: names from `models:`")
     max_paper_chars: int = Field(default=60000, ge=1000)
     improvement_rounds: int = Field(default=0, ge=0, le=5, description="writer revisions driven by reviews")
     parallel: bool = True
@@ -64,6 +65,7 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
     subscribes = ("paper",)
     publishes = ("review", "meta_review", "revision", "role_failed")
     Params = ReviewerPanelParams
+    model_params = ("models",)
 
     async def handle(self, message: Message) -> None:
         assert isinstance(message, Paper)
@@ -105,6 +107,8 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
     async def _review(self, i: int, text: str, paper: Paper) -> ReviewScores:
         personas = self.params.personas or [""]
         handle = self.ctx.model
+        if self.params.models:
+            handle = self.ctx.model_named(self.params.models[i % len(self.params.models)])
         if self.params.temperatures:
             temp = self.params.temperatures[i % len(self.params.temperatures)]
             handle = _with_temperature(handle, temp)

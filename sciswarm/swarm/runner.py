@@ -61,6 +61,12 @@ def resolve_roles(cfg: SwarmConfig, source: str = "config") -> list[ResolvedRole
                 loc = ".".join(str(p) for p in err["loc"])
                 problems.append(f"  - {where}.params.{loc}: {err['msg']}")
             continue
+        for field in cls.model_params:
+            names = getattr(params, field, None) or []
+            for name in [names] if isinstance(names, str) else names:
+                if name not in cfg.models:
+                    defined = ", ".join(sorted(cfg.models))
+                    problems.append(f"  - {where}.params.{field}: no model named '{name}' (models defines: {defined})")
         subscribes = list(spec.subscribes if spec.subscribes is not None else cls.subscribes)
         publishes = spec.publishes if spec.publishes is not None else (list(cls.publishes) or None)
         resolved.append(ResolvedRole(spec, cls, params, subscribes, publishes))
@@ -165,6 +171,7 @@ class SwarmRunner:
                 idea_id=idea_id,
                 params=rr.params,
                 model=ModelHandle(client, role=name, idea_id=idea_id),
+                models_fn=lambda model_name: ModelHandle(self.clients[model_name], role=name, idea_id=idea_id),
                 prompts=prompts,
                 run_dir=self.store.run_dir,
                 publish_fn=publish,

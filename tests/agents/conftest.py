@@ -13,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # `agent_support` (also named by YAML `use:` lines)
 
-from agent_support import TINY_TEMPLATE, Swarm  # noqa: E402
+from agent_support import TINY_TEMPLATE, Swarm
+
 
 @pytest.fixture
 def work() -> Iterator[Path]:

@@ -14,6 +14,7 @@ from agent_support import review_json, tiny_pdf
 from sciswarm.swarm.store import read_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
+PANEL = {"num_reviewers": 2, "num_reflections": 1, "parallel": False, "improvement_rounds": 2}
 
 
 def test_review_cli_reviews_a_pdf_with_a_scripted_config(work: Path) -> None:
@@ -31,10 +32,7 @@ def test_review_cli_reviews_a_pdf_with_a_scripted_config(work: Path) -> None:
                 "models": {"default": {"model": "scripted", "script": str(replies)}},
                 "roles": [
                     {"name": "ideator"},  # not started by `review`: only the panel runs
-                    {
-                        "name": "reviewer_panel",
-                        "params": {"num_reviewers": 2, "num_reflections": 1, "parallel": False, "improvement_rounds": 2},
-                    },
+                    {"name": "reviewer_panel", "params": PANEL},
                 ],
                 "literature": {"engine": "none", "cache_path": None},
             }
