@@ -57,3 +57,27 @@ class GpuSlots:
             return await self.inner.run(workspace, self.spec_for(spec, slot), on_output=on_output, log_dir=log_dir)
         finally:
             pool.put_nowait(slot)
+
+
+class BoundedSandbox:
+    """At most `limit` commands at once through the wrapped sandbox (CPU hosts: cores / cpus per run)."""
+
+    def __init__(self, inner: Sandbox, limit: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.isolated = inner.isolated
+        self.limit = max(1, limit)
+        self._sem: asyncio.Semaphore | None = None
+
+    async def run(
+        self,
+        workspace: Path,
+        spec: RunSpec,
+        *,
+        on_output: OutputCallback | None = None,
+        log_dir: Path | None = None,
+    ) -> RunResult:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.limit)
+        async with self._sem:
+            return await self.inner.run(workspace, spec, on_output=on_output, log_dir=log_dir)

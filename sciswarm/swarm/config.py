@@ -72,6 +72,9 @@ class SandboxConfig(Strict):
     gpus_per_run: int = Field(default=0, ge=0)
     gpu_devices: list[str] | None = Field(default=None, description="device ids to hand out, one slot per run")
     network: bool = False
+    max_parallel_runs: int | None = Field(
+        default=None, ge=1, description="experiments at once; default: GPU slots, else CPU cores / cpus"
+    )
 
 
 class SwarmConfig(Strict):

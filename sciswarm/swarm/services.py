@@ -6,6 +6,7 @@ Heavy pieces (docker, the literature client) are created on first use, once per 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -45,10 +46,16 @@ class Services:
                 )
                 kind = "isolated" if self._sandbox.isolated else "NOT isolated"
                 self._log("info", f"sandbox provider: {self._sandbox.name} ({kind})")
-                if sc.gpus_per_run or sc.gpu_devices:
-                    from sciswarm.sandboxes.slots import GpuSlots
+                from sciswarm.sandboxes.slots import BoundedSandbox, GpuSlots
 
-                    self._sandbox = GpuSlots(self._sandbox, sc.gpu_devices, sc.gpus_per_run)
+                if sc.gpus_per_run or sc.gpu_devices:
+                    slots = GpuSlots(self._sandbox, sc.gpu_devices, sc.gpus_per_run)
+                    self._sandbox = slots
+                    limit = sc.max_parallel_runs or slots.slots
+                else:
+                    limit = sc.max_parallel_runs or max(1, int((os.cpu_count() or 1) // sc.cpus))
+                self._sandbox = BoundedSandbox(self._sandbox, limit)
+                self._log("info", f"experiments run at most {limit} at a time")
             return self._sandbox
 
     def run_spec(self, argv: list[str]) -> RunSpec:
