@@ -44,7 +44,7 @@ def describe_failure(res: RunResult, timeout_s: float, memory_mb: int, tail: int
     if res.error:
         return f"sandbox error: {res.error}"
     if res.timed_out:
-        return f"timed out after {timeout_s:.0f} s (the limit is enforced by the sandbox)\n{res.stderr_tail[-tail:]}"
+        return f"timed out after {timeout_s:g} s (the limit is enforced by the sandbox)\n{res.stderr_tail[-tail:]}"
     if res.oom_killed:
         return f"killed: out of memory (limit {memory_mb} MB)\n{res.stderr_tail[-tail:]}"
     return f"exit code {res.exit_code}; stderr tail:\n{res.stderr_tail[-tail:]}"

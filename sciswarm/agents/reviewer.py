@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sciswarm.agents.base import Role
 from sciswarm.agents.chat import ModelHandle, ModelOutputError
 from sciswarm.events import Message, MetaReview, Paper, Review, ReviewScores, Revision, RoleFailed
+from sciswarm.ledger import BudgetExceeded
 
 NUMERIC = [
     "Originality",
@@ -46,7 +47,7 @@ class ReviewerPanelParams(BaseModel):
 
 
 def meta_scores(reviews: list[ReviewScores], text: ReviewScores) -> ReviewScores:
-    """The area chair's text with the rounded means of the reviewers' scores; decision by Overall mean."""
+    """The area chair's text and decision with the rounded means of the reviewers' numeric scores."""
     data = text.model_dump()
     for key in NUMERIC:
         data[key] = round(sum(getattr(r, key) for r in reviews) / len(reviews))
@@ -81,19 +82,20 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
             for job in jobs:
                 try:
                     outcomes.append(await job)
-                except ModelOutputError as exc:
+                except Exception as exc:
                     outcomes.append(exc)
         reviews: list[ReviewScores] = []
         for i, out in enumerate(outcomes):
             if isinstance(out, ReviewScores):
                 reviews.append(out)
-            elif isinstance(out, ModelOutputError):
+            elif isinstance(out, BudgetExceeded) or not isinstance(out, Exception):
+                raise out  # budgets and cancellation stop the whole panel
+            else:  # unusable JSON after retries, or the model call failed for good: this reviewer only
+                error = f"{type(out).__name__}: {out}"
                 await self.ctx.publish(
-                    RoleFailed(role=f"{self.ctx.role}/reviewer_{i + 1}", error=str(out), on_kind="paper"),
+                    RoleFailed(role=f"{self.ctx.role}/reviewer_{i + 1}", error=error, on_kind="paper"),
                     parent=message,
                 )
-            elif isinstance(out, BaseException):
-                raise out
         if not reviews:
             raise ModelOutputError(f"none of the {n} reviewers produced a valid review")
         meta = await self._meta(reviews, message)

@@ -318,10 +318,13 @@ class Writer(Role[WriterParams]):
             doc = self._doc()
             by_part: dict[str, list[str]] = {}
             for issue in result.errors:
+                if issue.file and Path(issue.file).name != self.params.main:
+                    continue  # e.g. an error inside results_table.tex, which code wrote, not the model
                 line = getattr(issue, "line", None)
                 where = doc.part_at_line(line) if isinstance(line, int) else None
                 if where is not None:
                     part = next((p for p in PARTS if p[:6].lower() == where[:6].lower()), where)
+                    part = "Title and Abstract" if where == "Abstract" else part  # not a new \section{Abstract}
                     by_part.setdefault(part, []).append(str(issue))
             if not by_part:
                 self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")

@@ -17,30 +17,32 @@ WRITER = {"name": "writer", "params": {"refine": False, "citation_rounds": 0, "f
 pytestmark = [pytest.mark.latex, needs_latex]
 
 
-async def test_latex_error_is_fixed_in_its_section_from_the_log(swarm: Swarm) -> None:
+@pytest.mark.parametrize("part", ["Method", "Title and Abstract"])
+async def test_latex_error_is_fixed_in_its_part_from_the_log(swarm: Swarm, part: str) -> None:
     broken = "We change the divisor with \\divisorize{} and keep everything else fixed."
-    fixed = "We change the divisor and keep everything else fixed, now without macros."
-    sections = section_replies(Method=broken)
+    fixed = "We change the divisor and keep everything else fixed: FIXEDNOW."
+    sections = section_replies(**{part.replace(" ", "_"): broken})
     with FakeOpenAI() as llm:
-        for part, reply in zip(PARTS, sections, strict=True):
-            llm.add({"match": f'Write the section \\"{part}\\"', "content": reply})
+        for name, reply in zip(PARTS, sections, strict=True):
+            llm.add({"match": f'Write the section \\"{name}\\"', "content": reply})
         llm.add({"match": "The paper has problems in the part", "content": f"```latex\n{fixed}\n```"})
         out = await swarm.run([writer_seed(IDEA), WRITER], api_base=llm.api_base)
         requests = list(llm.requests)
     assert out.status == "completed" and not out.of("role_failed")
     assert [d["section"] for d in out.of("draft")] == PARTS
-    # the fix request named the section and quoted the compiler's error
+    # the fix request named the part and quoted the compiler's error
     (fix,) = [r for r in requests if "The paper has problems" in json.dumps(r["messages"])]
     prompt = fix["messages"][-1]["content"]
-    assert 'part "Method"' in prompt and "Undefined control sequence" in prompt and "\\divisorize" in prompt
-    assert any("compilation failed; fixing Method" in t for t in out.logs("warning"))
+    assert f'part "{part}"' in prompt and "Undefined control sequence" in prompt and "\\divisorize" in prompt
+    assert any(f"compilation failed; fixing {part}" in t for t in out.logs("warning"))
     (paper,) = out.of("paper")
     assert paper["compiled"] is True and paper["revision"] == 0 and paper["pages"] >= 1
     assert paper["pdf"] == f"ideas/{IDEA}/paper/paper_rev0.pdf"
     paper_dir = out.idea_dir(IDEA) / "paper"
     tex = (paper_dir / "template.tex").read_text()
-    assert "\\divisorize" not in tex and fixed in tex
-    assert "now without macros" in extract_text(out.run_dir / paper["pdf"])
+    assert "\\divisorize" not in tex and tex.count(fixed) == 1
+    assert "\\section{Abstract}" not in tex  # the abstract is fixed in place, not added as a section
+    assert "FIXEDNOW" in extract_text(out.run_dir / paper["pdf"])
     assert (paper_dir / "last_good.pdf").read_bytes() == (out.run_dir / paper["pdf"]).read_bytes()
 
 

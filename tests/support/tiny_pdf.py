@@ -6,24 +6,28 @@ from pathlib import Path
 
 
 def write_pdf(path: Path, lines: list[str]) -> Path:
-    text = " ".join(f"({line.replace('(', '[').replace(')', ']')}) Tj T*" for line in lines)
-    stream = f"BT /F1 11 Tf 14 TL 72 720 Td {text} ET".encode()
+    """A one-page PDF with `lines` of Helvetica text, written by hand (no LaTeX needed); pypdf reads it."""
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    stream = "BT /F1 12 Tf 14 TL 72 740 Td " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        "/Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
+    out = b"%PDF-1.4\n"
     offsets = []
-    for i, body in enumerate(objects, 1):
+    for number, obj in enumerate(objects, 1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+        out += f"{number} 0 obj\n{obj}\nendobj\n".encode()
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(out)
     return path
