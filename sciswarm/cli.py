@@ -15,7 +15,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 app = typer.Typer(help="A swarm of LLM agents doing ML research end to end.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _mount_subcommands() -> None:
@@ -49,6 +49,33 @@ def run(
         status = asyncio.run(runner.run())
     console.print(f"run dir: {runner.store.run_dir}  (status: {status})", soft_wrap=True)
     console.print(f"replay it with: sciswarm watch {runner.store.run_dir}", soft_wrap=True)
+    if status not in {"completed", "stopped"}:
+        raise typer.Exit(1)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="the run folder of a crashed or interrupted run")],
+    override: Annotated[
+        list[str] | None, typer.Option("-o", "--override", help="key.path=value (e.g. a larger budget)")
+    ] = None,
+    quiet_output: Annotated[bool, typer.Option("--no-output", help="hide experiments' output lines")] = False,
+) -> None:
+    """Continue a crashed or interrupted run without redoing the work that finished."""
+    from sciswarm.swarm.config import ConfigError
+    from sciswarm.swarm.live import LiveView
+    from sciswarm.swarm.runner import SwarmRunner
+
+    try:
+        view = LiveView(console, show_output=not quiet_output)
+        runner, pending = SwarmRunner.for_resume(run_dir, override or [], listeners=[view])
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"[bold]sciswarm[/] resuming [cyan]{runner.run_id}[/]: {len(pending)} unfinished deliveries")
+    with view:
+        status = asyncio.run(runner.run(redeliver=pending))
+    console.print(f"run dir: {runner.store.run_dir}  (status: {status})", soft_wrap=True)
     if status not in {"completed", "stopped"}:
         raise typer.Exit(1)
 

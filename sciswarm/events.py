@@ -205,6 +205,12 @@ class Revision(Message):
         return f"revision {self.revision} requested ({len(self.requests)} points)"
 
 
+class Raw(Message):
+    """A message of a kind this process has no class for (e.g. a plug-in's), read back from a transcript."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class Note(Message):
     """Free-form message for custom roles that do not need their own type."""
 
@@ -346,6 +352,20 @@ class Log(Trace):
 
     def summary(self) -> str:
         return self.text[:200]
+
+
+class Handled(Trace):
+    """A role finished reacting to a message (ok or failed); resume redelivers what has none."""
+
+    kind: Literal["handled"] = "handled"
+    message_id: str
+    on_kind: str
+    ok: bool = True
+    model_calls: int = 0
+
+    def summary(self) -> str:
+        state = "ok" if self.ok else "failed"
+        return f"handled {self.on_kind} ({state}, {self.model_calls} model calls)"
 
 
 class RunStatus(Trace):

@@ -6,6 +6,7 @@ import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +43,10 @@ CALL_CONTEXT: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
     "sciswarm_call_context",
     default=NO_CONTEXT,  # a frozen dataclass: immutable
 )
+
+
+# a per-handler counter of successful model calls (set by the runner around each role handler)
+HANDLER_CALLS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sciswarm_handler_calls", default=None)
 
 
 @dataclass
@@ -123,6 +128,9 @@ class Ledger:
 
     def record(self, rec: CallRecord) -> None:
         ctx = CALL_CONTEXT.get()
+        counter = HANDLER_CALLS.get()
+        if rec.ok and counter is not None:
+            counter[0] += 1
         with self._lock:
             if rec.ok:
                 self.total.add(rec)
@@ -148,6 +156,25 @@ class Ledger:
                     error=rec.error,
                 )
             )
+
+    def replay(self, records: list[dict[str, Any]]) -> None:
+        """Rebuild the totals from an earlier process's transcript (resume): budgets keep counting."""
+        for rec in records:
+            if rec.get("kind") != "model_call" or not rec.get("ok", True):
+                continue
+            call = CallRecord(
+                model=str(rec.get("model", "")),
+                prompt_tokens=int(rec.get("prompt_tokens", 0)),
+                completion_tokens=int(rec.get("completion_tokens", 0)),
+                cost_usd=float(rec.get("cost_usd", 0.0)),
+                latency_s=float(rec.get("latency_s", 0.0)),
+            )
+            role, idea, stage = str(rec.get("sender", "-")), str(rec.get("idea_id", "swarm")), str(rec.get("stage", ""))
+            with self._lock:
+                self.total.add(call)
+                self.by_idea.setdefault(idea, Totals()).add(call)
+                self.by_role.setdefault(role, Totals()).add(call)
+                self.by_stage.setdefault(f"{role}/{stage or '-'}", Totals()).add(call)
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

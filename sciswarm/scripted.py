@@ -92,6 +92,12 @@ class ScriptedClient(ChatCompletionClient):
             self._next[key] = i + 1
             return replies[i]
 
+    def advance(self, role: str, n: int) -> None:
+        """Skip the first `n` replies of `role` (already consumed by an earlier process: resume)."""
+        with self._lock:
+            key = role if role in self._script else "*"
+            self._next[key] = self._next.get(key, 0) + n
+
     async def create(
         self,
         messages: Sequence[LLMMessage],

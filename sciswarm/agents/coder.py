@@ -73,7 +73,6 @@ class Coder(Role[CoderParams]):
         super().__init__(ctx)
         self.plan: list[str] = []
         self.idea: dict[str, str] = {}
-        self.done_runs: list[int] = []
 
     @property
     def allowed(self) -> set[str]:
@@ -184,7 +183,6 @@ class Coder(Role[CoderParams]):
 
     async def _after_run(self, result: ExperimentRun) -> None:
         if result.ok:
-            self.done_runs.append(result.run)
             await self._implement(result.run + 1, result)
             return
         if result.attempt >= self.params.max_attempts:
@@ -203,7 +201,11 @@ class Coder(Role[CoderParams]):
         await self._edit_and_publish(conv, reply, run=result.run, attempt=result.attempt + 1, parent=result)
 
     async def _finish(self, parent: Message, last_note: str = "") -> None:
-        runs = sorted(set(self.done_runs))
+        runs = sorted(  # the runs that succeeded, from disk (so a resumed coder knows them too)
+            int(p.parent.name[4:])
+            for p in self.ctx.workspace.glob("run_*/final_info.json")
+            if p.parent.name[4:].isdigit() and int(p.parent.name[4:]) > 0
+        )
         results = {f"run_{r}": compact(read_results(self.ctx.workspace, r)) for r in [0, *runs]}
         plot = self.ctx.workspace / "plot.py"
         if "plot.py" in self.allowed and plot.exists() and runs:

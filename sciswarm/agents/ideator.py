@@ -77,6 +77,15 @@ class Ideator(Role[IdeatorParams]):
         code = code_file.read_text()[: self.params.max_code_chars] if code_file.exists() else ""
         return prompt, seeds, code
 
+    def _first_generation_count(self) -> int:
+        count = 0
+        for f in (self.ctx.run_dir / "ideas").glob("*/idea.json"):
+            try:
+                count += json.loads(f.read_text()).get("generation") == 1
+            except (OSError, json.JSONDecodeError):
+                continue
+        return count
+
     def _known_names(self) -> set[str]:
         return {p.name for p in (self.ctx.run_dir / "ideas").glob("*") if p.is_dir()}
 
@@ -90,7 +99,8 @@ class Ideator(Role[IdeatorParams]):
             for seed in seeds:
                 await self._publish(IdeaSpec.model_validate(seed), message, generation=0)
         limit = int(self.ctx.settings.get("max_ideas", 10))
-        for _ in range(min(self.params.num_ideas, limit)):
+        done = self._first_generation_count()  # > 0 only when a resumed run re-delivers Start
+        for _ in range(max(0, min(self.params.num_ideas, limit) - done)):
             listing = "\n".join(f"- {a.get('Name')}: {a.get('Title')}" for a in archive) or "(none yet)"
             conv = self.ctx.model.conversation(self.ctx.prompts.render("system", system=prompt.get("system", "")))
             first = self.ctx.prompts.render(

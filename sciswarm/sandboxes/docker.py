@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -70,7 +71,7 @@ def container_config(
         "image": image,
         "command": list(spec.argv),
         "name": name,
-        "labels": {LABEL: "1", f"{LABEL}.run": name},
+        "labels": {LABEL: "1", f"{LABEL}.run": name, **owner_labels()},
         "user": user,
         "working_dir": "/workspace",
         "environment": env,
@@ -97,6 +98,43 @@ def container_config(
     }
 
 
+def owner_labels() -> dict[str, str]:
+    """Who started the container: a later process reaps it if that process died (crash, SIGKILL)."""
+    return {f"{LABEL}.owner_pid": str(os.getpid()), f"{LABEL}.owner_host": socket.gethostname()}
+
+
+def reap_orphans(client: docker.DockerClient) -> list[str]:
+    """Remove sciswarm containers whose owning process on this host is gone; returns their names."""
+    removed = []
+    host = socket.gethostname()
+    for c in client.containers.list(all=True, filters={"label": f"{LABEL}.owner_pid"}):
+        labels = c.labels or {}
+        if labels.get(f"{LABEL}.owner_host") != host:
+            continue
+        try:
+            pid = int(labels.get(f"{LABEL}.owner_pid", "0"))
+        except ValueError:
+            continue
+        if pid <= 0 or _pid_alive(pid):
+            continue
+        try:
+            c.remove(force=True)
+            removed.append(c.name)
+        except docker.errors.APIError:
+            continue
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class DockerSandbox:
     """See the module docstring. `client` defaults to `docker.from_env()` (created on first use)."""
 
@@ -115,6 +153,7 @@ class DockerSandbox:
         self._client = client
         self._host_cpus: int | None = None
         self._lock = threading.Lock()
+        self.reaped: list[str] = []
 
     def _docker(self) -> tuple[docker.DockerClient, int]:
         with self._lock:
@@ -123,6 +162,7 @@ class DockerSandbox:
                     self._client = docker.from_env()
                 if self._host_cpus is None:
                     self._host_cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
+                    self.reaped = reap_orphans(self._client)  # experiments left running by a crashed swarm
             except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
                 raise SandboxError(f"Docker engine not reachable: {exc} (try scripts/ensure_docker.sh)") from exc
             return self._client, self._host_cpus

@@ -62,6 +62,7 @@ class Bus:
         self._started = False
         self.closed = False
         self._roles: set[str] = set()
+        self._deliveries: set[asyncio.Task[Any]] = set()
 
     async def add_role(self, name: str, subscribes: list[str], factory: HandlerFactory, description: str) -> None:
         def make() -> _RoleAgent:
@@ -86,6 +87,12 @@ class Bus:
         # a role does not receive its own messages; the swarm itself is not an agent
         sender = AgentId(message.sender, message.idea_id) if message.sender in self._roles else None
         await self._runtime.publish_message(message, TopicId(type=message.kind, source=message.idea_id), sender=sender)
+
+    def deliver(self, message: Message, role: str) -> None:
+        """Send an already-recorded message to one role's instance for its idea (resume)."""
+        task = asyncio.create_task(self._runtime.send_message(message, AgentId(role, message.idea_id)))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     async def wait_idle(self) -> None:
         """Return when no message is queued and no handler is running."""

@@ -68,7 +68,7 @@ class LineFormatter:
 
     def format(self, rec: dict[str, Any]) -> Text | None:
         kind = str(rec.get("kind", "?"))
-        if kind == "output" and not self.show_output:
+        if kind == "handled" or (kind == "output" and not self.show_output):
             return None
         sender = str(rec.get("sender") or "swarm")
         idea = str(rec.get("idea_id", "swarm"))

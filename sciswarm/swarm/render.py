@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sciswarm.events import MESSAGE_ADAPTER, Log, ModelCall, OutputLine, RunStatus, SandboxExec
+from sciswarm.events import MESSAGE_ADAPTER, Handled, Log, ModelCall, OutputLine, RunStatus, SandboxExec
 
 TRACE_TYPES: dict[str, type[BaseModel]] = {
     "model_call": ModelCall,
@@ -15,6 +15,7 @@ TRACE_TYPES: dict[str, type[BaseModel]] = {
     "output": OutputLine,
     "log": Log,
     "run_status": RunStatus,
+    "handled": Handled,
 }
 TRACE_KINDS = frozenset(TRACE_TYPES)
 

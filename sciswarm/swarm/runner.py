@@ -19,8 +19,8 @@ from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.chat import ModelHandle
 from sciswarm.agents.prompting import Prompts
 from sciswarm.agents.registry import RoleNotFound, resolve
-from sciswarm.events import Log, Message, RoleFailed, RunStatus, Start, Trace
-from sciswarm.ledger import BudgetExceeded, Ledger
+from sciswarm.events import Handled, Log, Message, RoleFailed, RunStatus, Start, Trace
+from sciswarm.ledger import HANDLER_CALLS, BudgetExceeded, Ledger
 from sciswarm.swarm.bus import Bus
 from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig
 from sciswarm.swarm.models import build_clients, describe_models
@@ -83,11 +83,16 @@ class SwarmRunner:
         config_path: str = "",
         run_id: str | None = None,
         listeners: list[Listener] | None = None,
+        resume_dir: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.roles = resolve_roles(cfg, config_path or "config")
-        self.run_id = run_id or new_run_id(cfg.name)
-        self.store = RunStore.create(Path(cfg.runs_dir), self.run_id)
+        if resume_dir is not None:
+            self.store = RunStore(resume_dir)
+            self.run_id = resume_dir.name
+        else:
+            self.run_id = run_id or new_run_id(cfg.name)
+            self.store = RunStore.create(Path(cfg.runs_dir), self.run_id)
         self.transcript = Transcript(self.store.transcript_path)
         for listener in listeners or []:
             self.transcript.subscribe(listener)
@@ -102,6 +107,29 @@ class SwarmRunner:
         self._stop_reason = ""
         self.started_at = time.time()
         self.status = "running"
+        self.resumes = 0
+        self._meta_written = 0.0
+
+    @classmethod
+    def for_resume(
+        cls, run_dir: Path, overrides: list[str] | None = None, listeners: list[Listener] | None = None
+    ) -> tuple[SwarmRunner, list[tuple[Message, str]]]:
+        """A runner continuing `run_dir`, and the (message, role) pairs still to handle."""
+        from sciswarm.scripted import ScriptedClient
+        from sciswarm.swarm.resume import load_run, plan_resume
+
+        cfg, meta, records = load_run(run_dir, overrides or [])
+        runner = cls(cfg, config_path=str(run_dir / "run.json"), listeners=listeners, resume_dir=run_dir)
+        plan = plan_resume(records, {r.spec.name: r.subscribes for r in runner.roles})
+        runner.ledger.replay(records)
+        runner.bus.published = plan.published
+        for rr in runner.roles:
+            client = runner.clients[rr.spec.model]
+            if isinstance(client, ScriptedClient) and plan.consumed[rr.spec.name]:
+                client.advance(rr.spec.name, plan.consumed[rr.spec.name])
+        runner.resumes = int(meta.get("resumes", 0)) + 1
+        runner.started_at = float(meta.get("started_at") or runner.started_at)
+        return runner, plan.pending
 
     # ---- recording ------------------------------------------------------
     def trace(self, event: Trace) -> None:
@@ -113,6 +141,8 @@ class SwarmRunner:
 
     def _record(self, message: Message) -> None:
         self.transcript.write(message)
+        if time.monotonic() - self._meta_written > 1.0:  # keep run.json's totals fresh (crash-safe)
+            self._write_meta()
         if message.kind == "stop":
             self.request_stop("stopped", f"Stop published by {message.sender}: {getattr(message, 'reason', '')}")
         elif self.bus.published >= self.cfg.flow.max_messages:
@@ -128,6 +158,7 @@ class SwarmRunner:
             self._stop.set()
 
     def _write_meta(self, reason: str = "") -> None:
+        self._meta_written = time.monotonic()
         self.store.write_meta(
             {
                 "run_id": self.run_id,
@@ -139,6 +170,7 @@ class SwarmRunner:
                 "ended_at": None if self.status == "running" else time.time(),
                 "wall_s": round(time.time() - self.started_at, 2),
                 "messages": self.bus.published,
+                "resumes": self.resumes,
                 "totals": self.ledger.snapshot(),
                 "roles": {
                     r.spec.name: {
@@ -187,19 +219,36 @@ class SwarmRunner:
             role = rr.cls(ctx)
 
             async def handle(message: Message) -> None:
+                calls = [0]
+                token = HANDLER_CALLS.set(calls)
+                ok = True
                 try:
                     await role.handle(message)
                 except asyncio.CancelledError:
-                    raise
+                    raise  # not finished: a resumed run delivers the message again
                 except BudgetExceeded as exc:
+                    ok = False
                     if exc.scope == "run":
                         self.request_stop("stopped", exc.reason)
-                    else:
-                        await self._fail(name, idea_id, message, f"budget: {exc.reason}")
+                        return  # unfinished: resuming with a larger budget redoes it
+                    await self._fail(name, idea_id, message, f"budget: {exc.reason}")
                 except Exception as exc:
+                    ok = False
                     tb = traceback.format_exc(limit=6)
                     self._log("error", f"{name} raised {type(exc).__name__}:\n{tb}", idea_id, name)
                     await self._fail(name, idea_id, message, f"{type(exc).__name__}: {exc}")
+                finally:
+                    HANDLER_CALLS.reset(token)
+                self.trace(
+                    Handled(
+                        idea_id=idea_id,
+                        sender=name,
+                        message_id=message.id,
+                        on_kind=message.kind,
+                        ok=ok,
+                        model_calls=calls[0],
+                    )
+                )
 
             return handle
 
@@ -218,8 +267,15 @@ class SwarmRunner:
         await self.bus.publish(failed)
 
     # ---- the run ------------------------------------------------------
-    async def run(self, *, handle_signals: bool = True, initial: list[Message] | None = None) -> str:
-        """Run to the end. `initial` messages are published after Start (e.g. a Paper to review)."""
+    async def run(
+        self,
+        *,
+        handle_signals: bool = True,
+        initial: list[Message] | None = None,
+        redeliver: list[tuple[Message, str]] | None = None,
+    ) -> str:
+        """Run to the end. `initial` messages are published after Start (e.g. a Paper to review);
+        `redeliver` (resume) sends earlier messages to the roles that had not finished them, instead of Start."""
         reason = ""
         self._write_meta()
         self.trace(RunStatus(status="running", reason=f"run {self.run_id} in {self.store.run_dir}"))
@@ -234,9 +290,15 @@ class SwarmRunner:
                 await self.bus.add_role(rr.spec.name, rr.subscribes, self._handler_factory(rr), rr.cls.description)
             self.bus.start()
             template = str(self.services.template) if self.services.template else ""
-            await self.bus.publish(
-                Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description)
-            )
+            if redeliver is None:
+                await self.bus.publish(
+                    Start(run_id=self.run_id, sender="swarm", template=template, goal=self.cfg.description)
+                )
+            for message, role_name in redeliver or []:
+                self._log(
+                    "info", f"resume: delivering {message.kind} {message.id} to {role_name} again", message.idea_id
+                )
+                self.bus.deliver(message, role_name)
             for message in initial or []:
                 message.run_id, message.sender = self.run_id, message.sender or "swarm"
                 await self.bus.publish(message)

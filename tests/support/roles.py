@@ -56,3 +56,16 @@ class Crasher(Role[BaseModel]):
 
     async def handle(self, message: Message) -> None:
         raise RuntimeError("deliberate crash")
+
+
+class SlowCritic(Role[SleepParams]):
+    """Sleeps, then asks its model about the idea: a long handler to crash in the middle of."""
+
+    name = "slow_critic"
+    subscribes = ("idea",)
+    Params = SleepParams
+
+    async def handle(self, message: Message) -> None:
+        await asyncio.sleep(self.params.seconds)
+        reply = await self.ctx.model.ask(f"critique {getattr(message, 'title', '')}", stage="critique")
+        await self.ctx.publish(Note(text=f"critique: {reply}"), parent=message)
