@@ -112,7 +112,9 @@ class ExperimentRun(Message):
     error: str = ""
 
     def summary(self) -> str:
-        state = "ok" if self.ok else ("timed out" if self.timed_out else f"failed ({self.error[:60]})")
+        lines = [line.strip() for line in self.error.splitlines() if line.strip()]
+        gist = lines[-1][:100] if lines else "no error text"
+        state = "ok" if self.ok else ("timed out" if self.timed_out else f"failed: {gist}")
         return f"run_{self.run} attempt {self.attempt}: {state} in {self.wall_s:.1f}s"
 
 
