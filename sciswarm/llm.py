@@ -138,7 +138,50 @@ def response_format(json_output: bool | type[BaseModel] | None) -> dict[str, Any
     }
 
 
-class LiteLLMClient(ChatCompletionClient):
+class MeteredClient(ChatCompletionClient):
+    """What every sciswarm model client shares: usage bookkeeping and the capabilities AutoGen asks for."""
+
+    function_calling = True
+    structured_output = True
+
+    def __init__(self, model: str, ledger: Ledger | None) -> None:
+        self.model = model
+        self._ledger = ledger or Ledger()
+        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._actual = RequestUsage(prompt_tokens=0, completion_tokens=0)
+
+    def _account(self, usage: RequestUsage) -> None:
+        self._actual = usage
+        self._total = RequestUsage(
+            prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
+            completion_tokens=self._total.completion_tokens + usage.completion_tokens,
+        )
+
+    async def close(self) -> None:
+        return None
+
+    def actual_usage(self) -> RequestUsage:
+        return self._actual
+
+    def total_usage(self) -> RequestUsage:
+        return self._total
+
+    @property
+    def capabilities(self) -> ModelCapabilities:
+        return {"vision": False, "function_calling": self.function_calling, "json_output": True}
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return {
+            "vision": False,
+            "function_calling": self.function_calling,
+            "json_output": True,
+            "family": ModelFamily.UNKNOWN,
+            "structured_output": self.structured_output,
+        }
+
+
+class LiteLLMClient(MeteredClient):
     """Any LiteLLM model string (anthropic/..., openai/..., ollama/..., or an OpenAI-compatible api_base)."""
 
     def __init__(
@@ -158,9 +201,8 @@ class LiteLLMClient(ChatCompletionClient):
         extra: Mapping[str, Any] | None = None,
         prompt_caching: bool = True,
     ) -> None:
-        self.model = model
+        super().__init__(model, ledger)
         self._prompt_caching = prompt_caching
-        self._ledger = ledger or Ledger()
         self._api_base = api_base
         self._api_key = api_key
         self._temperature = temperature
@@ -171,8 +213,6 @@ class LiteLLMClient(ChatCompletionClient):
         self._backoff_max_s = backoff_max_s
         self._semaphore = semaphore or asyncio.Semaphore(8)
         self._extra = dict(extra or {})
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._actual = RequestUsage(prompt_tokens=0, completion_tokens=0)
 
     # ---- request building -------------------------------------------------
     def _messages(self, messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
@@ -227,13 +267,6 @@ class LiteLLMClient(ChatCompletionClient):
     def _backoff(self, attempt: int) -> float:
         delay: float = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
         return delay * (0.5 + random.random() / 2)
-
-    def _account(self, usage: RequestUsage) -> None:
-        self._actual = usage
-        self._total = RequestUsage(
-            prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
-            completion_tokens=self._total.completion_tokens + usage.completion_tokens,
-        )
 
     def _fail(self, attempt: int, started: float, exc: BaseException) -> None:
         self._ledger.record(
@@ -390,15 +423,6 @@ class LiteLLMClient(ChatCompletionClient):
             )
             return
 
-    async def close(self) -> None:
-        return None
-
-    def actual_usage(self) -> RequestUsage:
-        return self._actual
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         try:
             return int(_litellm().token_counter(model=self.model, messages=to_openai_messages(messages)))
@@ -411,20 +435,6 @@ class LiteLLMClient(ChatCompletionClient):
         except Exception:
             limit = 128_000
         return limit - self.count_tokens(messages, tools=tools)
-
-    @property
-    def capabilities(self) -> ModelCapabilities:
-        return {"vision": False, "function_calling": True, "json_output": True}
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return {
-            "vision": False,
-            "function_calling": True,
-            "json_output": True,
-            "family": ModelFamily.UNKNOWN,
-            "structured_output": True,
-        }
 
 
 def _finish(reason: str | None) -> str:

@@ -25,19 +25,15 @@ from typing import Any, Literal
 import yaml
 from autogen_core import CancellationToken
 from autogen_core.models import (
-    ChatCompletionClient,
     CreateResult,
     LLMMessage,
-    ModelCapabilities,
-    ModelFamily,
-    ModelInfo,
     RequestUsage,
 )
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
 from sciswarm.ledger import CALL_CONTEXT, CallRecord, Ledger
-from sciswarm.llm import ModelCallError, to_openai_messages
+from sciswarm.llm import MeteredClient, ModelCallError, to_openai_messages
 
 
 class ScriptError(ValueError):
@@ -61,20 +57,19 @@ def load_script(path: Path) -> dict[str, list[str]]:
     return script
 
 
-class ScriptedClient(ChatCompletionClient):
+class ScriptedClient(MeteredClient):
     """Serves the next reply of the calling role (taken from the call context)."""
 
     label = "scripted"
+    function_calling = False
+    structured_output = False
 
     def __init__(self, script: Mapping[str, list[str]], *, ledger: Ledger | None = None, source: str = "") -> None:
         self._script = {k: list(v) for k, v in script.items()}
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._ledger = ledger or Ledger()
         self.source = source
-        self.model = f"scripted:{source}" if source else "scripted"
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._actual = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        super().__init__(f"scripted:{source}" if source else "scripted", ledger)
 
     @classmethod
     def from_file(cls, path: Path, *, ledger: Ledger | None = None) -> ScriptedClient:
@@ -112,11 +107,7 @@ class ScriptedClient(ChatCompletionClient):
         started = time.monotonic()
         text = self._take(CALL_CONTEXT.get().role)
         usage = RequestUsage(prompt_tokens=self.count_tokens(messages), completion_tokens=max(1, len(text) // 4))
-        self._actual = usage
-        self._total = RequestUsage(
-            prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
-            completion_tokens=self._total.completion_tokens + usage.completion_tokens,
-        )
+        self._account(usage)
         self._ledger.record(
             CallRecord(
                 model=self.model,
@@ -145,31 +136,8 @@ class ScriptedClient(ChatCompletionClient):
             yield result.content[i : i + 64]
         yield result
 
-    async def close(self) -> None:
-        return None
-
-    def actual_usage(self) -> RequestUsage:
-        return self._actual
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return sum(len(json.dumps(m)) for m in to_openai_messages(messages)) // 4
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
         return 1_000_000 - self.count_tokens(messages)
-
-    @property
-    def capabilities(self) -> ModelCapabilities:
-        return {"vision": False, "function_calling": False, "json_output": True}
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return {
-            "vision": False,
-            "function_calling": False,
-            "json_output": True,
-            "family": ModelFamily.UNKNOWN,
-            "structured_output": False,
-        }

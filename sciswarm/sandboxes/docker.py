@@ -31,6 +31,7 @@ from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxE
 from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT, device_requests
 from sciswarm.sandboxes.image import DEFAULT_IMAGE
 from sciswarm.sandboxes.output import LineCallback, OutputSink, StreamName
+from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
             pid = int(labels.get(f"{LABEL}.owner_pid", "0"))
         except ValueError:
             continue
-        if pid <= 0 or _pid_alive(pid):
+        if pid <= 0 or pid_alive(pid):
             continue
         try:
             c.remove(force=True)
@@ -123,16 +124,6 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
         except docker.errors.APIError:
             continue
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DockerSandbox:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from sciswarm.events import MESSAGE_ADAPTER, Message, Raw
+from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.swarm.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
 from sciswarm.swarm.render import TRACE_KINDS
 from sciswarm.swarm.store import read_transcript
@@ -84,7 +85,7 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[SwarmConfig, dict[str
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{run_dir}: not a resumable run (cannot read run.json: {exc})") from exc
     pid = meta.get("pid")
-    if meta.get("status") == "running" and isinstance(pid, int) and _alive(pid) and pid != os.getpid():
+    if meta.get("status") == "running" and isinstance(pid, int) and pid_alive(pid) and pid != os.getpid():
         raise ConfigError(f"{run_dir}: the run is still running (pid {pid}); follow it with `sciswarm watch`")
     data = dict(meta.get("config") or {})
     for text in overrides:
@@ -96,13 +97,3 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[SwarmConfig, dict[str
         raise ConfigError(format_validation_error(str(meta_file), exc, data)) from exc
     records = list(read_transcript(run_dir / "transcript.jsonl"))
     return cfg, meta, records
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

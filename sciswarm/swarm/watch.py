@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.swarm.live import LineFormatter, Tally
 
 FINAL = {"completed", "stopped", "interrupted", "failed"}
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _status(run_dir: Path) -> tuple[str, int | None]:
@@ -54,8 +42,11 @@ def watch(run_dir: Path, console: Console | None = None, *, follow: bool = True,
             status, pid = _status(run_dir)
             if status in FINAL or not follow:
                 break
-            if not _pid_alive(pid):
-                console.print(f"[bold red]run process {pid} is gone but run.json says '{status}' (crashed?)[/]")
+            if pid is None or not pid_alive(pid):
+                console.print(
+                    f"[bold red]run process {pid} is gone but run.json says '{status}': it crashed; "
+                    f"continue it with: sciswarm resume {run_dir}[/]"
+                )
                 break
             time.sleep(poll_s)
     if buf.strip():
