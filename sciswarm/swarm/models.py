@@ -13,6 +13,16 @@ from sciswarm.scripted import ScriptedClient
 from sciswarm.swarm.config import ConfigError, SwarmConfig
 
 
+def check_api_keys(cfg: SwarmConfig) -> None:
+    """Fail before anything is created when a model's API key variable is not set."""
+    for name, spec in cfg.models.items():
+        if spec.model != "scripted" and spec.api_key_env and not os.environ.get(spec.api_key_env):
+            raise ConfigError(
+                f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set "
+                f"(export it, or use -o models.{name}.model=... for another provider)"
+            )
+
+
 def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ChatCompletionClient]:
     semaphore = asyncio.Semaphore(cfg.flow.model_concurrency)
     clients: dict[str, ChatCompletionClient] = {}

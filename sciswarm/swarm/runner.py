@@ -23,7 +23,7 @@ from sciswarm.events import Handled, Log, Message, RoleFailed, RunStatus, Start,
 from sciswarm.ledger import HANDLER_CALLS, BudgetExceeded, Ledger
 from sciswarm.swarm.bus import Bus
 from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig
-from sciswarm.swarm.models import build_clients, describe_models
+from sciswarm.swarm.models import build_clients, check_api_keys, describe_models
 from sciswarm.swarm.services import Services
 from sciswarm.swarm.store import Listener, RunStore, Transcript, new_run_id
 
@@ -87,6 +87,7 @@ class SwarmRunner:
     ) -> None:
         self.cfg = cfg
         self.roles = resolve_roles(cfg, config_path or "config")
+        check_api_keys(cfg)
         if resume_dir is not None:
             self.store = RunStore(resume_dir)
             self.run_id = resume_dir.name

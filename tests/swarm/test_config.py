@@ -108,3 +108,30 @@ def test_cli_exits_nonzero_with_one_paragraph_no_traceback(tmp_path: Path, body:
     assert "error:" in proc.stderr and str(path.name) in proc.stderr
     assert "\n\n" not in proc.stderr.strip()
     assert not (tmp_path / "runs").exists()  # nothing half-created
+
+
+def test_missing_api_key_fails_before_a_run_dir_is_made(tmp_path: Path) -> None:
+    proc = cli(
+        "run",
+        str(ROOT / "configs/default.yaml"),
+        "-o",
+        f"runs_dir={tmp_path / 'runs'}",
+        "-o",
+        "models.default.api_key_env=SCISWARM_TEST_UNSET_KEY",
+    )
+    assert proc.returncode == 2 and "SCISWARM_TEST_UNSET_KEY is not set" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_shipped_configs_validate() -> None:
+    for name in ("default.yaml", "demo.yaml"):
+        cfg = load_config(ROOT / "configs" / name)
+        assert cfg.template and cfg.path(cfg.template).joinpath("experiment.py").exists()
+        assert {r.spec.name for r in resolve_roles(cfg)} == {
+            "ideator",
+            "novelty_critic",
+            "coder",
+            "experimenter",
+            "writer",
+            "reviewer_panel",
+        }
