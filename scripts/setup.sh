@@ -37,7 +37,10 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "$want" >"$stamp"
 fi
 
-if ! scripts/ensure_docker.sh; then
+if scripts/ensure_docker.sh; then
+  # the experiment image (python, numpy, torch, matplotlib) from a host wheelhouse: ~2 min once, then instant
+  .venv/bin/sciswarm sandbox build
+else
   echo "[setup] WARNING: no usable Docker engine; experiments will fall back to the UNSAFE local sandbox" >&2
 fi
 echo "[setup] ready"
