@@ -92,7 +92,12 @@ class Bus:
         """Send an already-recorded message to one role's instance for its idea (resume)."""
         task = asyncio.create_task(self._runtime.send_message(message, AgentId(role, message.idea_id)))
         self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[Any]) -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled():
+            task.exception()  # handlers record their own failures; retrieve so nothing is left unobserved
 
     async def wait_idle(self) -> None:
         """Return when no message is queued and no handler is running."""
@@ -105,7 +110,7 @@ class Bus:
         `idle` is a running `wait_idle()` task, if any; it completes once the queue is drained.
         """
         self.closed = True
-        for task in list(self.inflight):
+        for task in [*self.inflight, *self._deliveries]:
             task.cancel()
         if self.inflight:
             await asyncio.wait(list(self.inflight), timeout=10)
