@@ -93,7 +93,10 @@ class Writer(Role[WriterParams]):
             raise RuntimeError("the writer needs a research template with latex/template.tex")
         src = self.ctx.template / "latex"
         if not self.paper_dir.exists():
+            from sciswarm.paper.bib import unpack_filecontents
+
             shutil.copytree(src, self.paper_dir)
+            unpack_filecontents(self.paper_dir, self.params.main)
         for name in figures.files:
             f = self.ctx.workspace / name
             if f.exists():

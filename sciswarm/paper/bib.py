@@ -124,3 +124,25 @@ def merge_bibtex(bib_path: Path, new: str | Iterable[str]) -> MergeResult:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     return result
+
+
+_FILECONTENTS = re.compile(
+    r"\\begin\{filecontents\*?\}(?:\[[^\]]*\])?\{([^}]+)\}\n?(.*?)\\end\{filecontents\*?\}", re.DOTALL
+)
+
+
+def unpack_filecontents(paper_dir: Path, main: str) -> list[str]:
+    """Write the files a template embeds with `filecontents` (AI Scientist templates keep references.bib
+    there) beside it, unless present, so entries merged later extend the template's instead of replacing
+    them (LaTeX does not overwrite an existing file). Returns the files written."""
+    tex = (paper_dir / main).read_text(encoding="utf-8", errors="replace")
+    written = []
+    for name, body in _FILECONTENTS.findall(tex):
+        target = paper_dir / name.strip()
+        if target.suffix == "":
+            target = target.with_suffix(".tex")
+        if target.resolve().parent != paper_dir.resolve() or target.exists():
+            continue
+        target.write_text(body, encoding="utf-8")
+        written.append(target.name)
+    return written
