@@ -268,6 +268,31 @@ class LiteLLMClient(MeteredClient):
         delay: float = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
         return delay * (0.5 + random.random() / 2)
 
+    def _succeeded(self, pt: int, ct: int, latency: float, attempt: int, cached: int = 0) -> RequestUsage:
+        """Account and record one successful call."""
+        usage = RequestUsage(prompt_tokens=pt, completion_tokens=ct)
+        self._account(usage)
+        self._ledger.record(
+            CallRecord(
+                model=self.model,
+                prompt_tokens=pt,
+                completion_tokens=ct,
+                cost_usd=self._cost(pt, ct),
+                latency_s=latency,
+                attempt=attempt,
+                cached_tokens=cached,
+            )
+        )
+        return usage
+
+    async def _retry_or_raise(self, exc: Exception, attempt: int, started: float, *, may_retry: bool = True) -> None:
+        """Record a failed attempt, then wait before the next one, or raise ModelCallError if it was the last."""
+        self._fail(attempt, started, exc)
+        if may_retry and is_transient(exc) and attempt <= self._max_retries:
+            await asyncio.sleep(self._backoff(attempt))
+            return
+        raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+
     def _fail(self, attempt: int, started: float, exc: BaseException) -> None:
         self._ledger.record(
             CallRecord(
@@ -306,11 +331,8 @@ class LiteLLMClient(MeteredClient):
             except BudgetExceeded:
                 raise
             except Exception as exc:
-                self._fail(attempt, started, exc)
-                if is_transient(exc) and attempt <= self._max_retries:
-                    await asyncio.sleep(self._backoff(attempt))
-                    continue
-                raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+                await self._retry_or_raise(exc, attempt, started)
+                continue
             return self._result_from_response(resp, attempt, time.monotonic() - started)
 
     def _result_from_response(self, resp: Any, attempt: int, latency: float) -> CreateResult:
@@ -321,19 +343,7 @@ class LiteLLMClient(MeteredClient):
         ct = int(getattr(usage, "completion_tokens", 0) or 0)
         details = getattr(usage, "prompt_tokens_details", None)
         cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
-        req_usage = RequestUsage(prompt_tokens=pt, completion_tokens=ct)
-        self._account(req_usage)
-        self._ledger.record(
-            CallRecord(
-                model=self.model,
-                prompt_tokens=pt,
-                completion_tokens=ct,
-                cost_usd=self._cost(pt, ct),
-                latency_s=latency,
-                attempt=attempt,
-                cached_tokens=cached,
-            )
-        )
+        req_usage = self._succeeded(pt, ct, latency, attempt, cached)
         tool_calls = getattr(msg, "tool_calls", None)
         content: str | list[FunctionCall]
         if tool_calls:
@@ -395,26 +405,12 @@ class LiteLLMClient(MeteredClient):
             except BudgetExceeded:
                 raise
             except Exception as exc:
-                self._fail(attempt, started, exc)
-                if not parts and is_transient(exc) and attempt <= self._max_retries:
-                    await asyncio.sleep(self._backoff(attempt))
-                    continue
-                raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+                await self._retry_or_raise(exc, attempt, started, may_retry=not parts)  # never re-stream text
+                continue
             text_all = "".join(parts)
             if not ct:
                 ct = max(1, len(text_all) // 4)
-            usage = RequestUsage(prompt_tokens=pt, completion_tokens=ct)
-            self._account(usage)
-            self._ledger.record(
-                CallRecord(
-                    model=self.model,
-                    prompt_tokens=pt,
-                    completion_tokens=ct,
-                    cost_usd=self._cost(pt, ct),
-                    latency_s=time.monotonic() - started,
-                    attempt=attempt,
-                )
-            )
+            usage = self._succeeded(pt, ct, time.monotonic() - started, attempt)
             yield CreateResult(
                 finish_reason=_finish(finish),
                 content=text_all,
