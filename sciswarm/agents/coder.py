@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +16,7 @@ from sciswarm.agents.edits import (
     parse_whole_files,
     write_whole_files,
 )
+from sciswarm.agents.results import compact, finished_runs, read_results
 from sciswarm.events import (
     CodeChange,
     ExperimentPlan,
@@ -39,27 +39,6 @@ class CoderParams(BaseModel):
 
 class Plan(BaseModel):
     runs: list[str] = Field(min_length=1)
-
-
-def read_results(workspace: Path, run: int) -> dict[str, object] | None:
-    f = workspace / f"run_{run}" / "final_info.json"
-    try:
-        data: dict[str, object] = json.loads(f.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data
-
-
-def compact(results: dict[str, object] | None) -> str:
-    """Means only, rounded: what the model needs to compare runs."""
-    if not results:
-        return "(not available)"
-    out: dict[str, object] = {}
-    for ds, val in results.items():
-        means = val.get("means", val) if isinstance(val, dict) else val
-        if isinstance(means, dict):
-            out[ds] = {k: round(v, 4) if isinstance(v, float) else v for k, v in means.items()}
-    return json.dumps(out)
 
 
 class Coder(Role[CoderParams]):
@@ -201,11 +180,8 @@ class Coder(Role[CoderParams]):
         await self._edit_and_publish(conv, reply, run=result.run, attempt=result.attempt + 1, parent=result)
 
     async def _finish(self, parent: Message, last_note: str = "") -> None:
-        runs = sorted(  # the runs that succeeded, from disk (so a resumed coder knows them too)
-            int(p.parent.name[4:])
-            for p in self.ctx.workspace.glob("run_*/final_info.json")
-            if p.parent.name[4:].isdigit() and int(p.parent.name[4:]) > 0
-        )
+        # the runs that succeeded, from disk (so a resumed coder knows them too)
+        runs = [r for r in finished_runs(self.ctx.workspace) if r > 0]
         results = {f"run_{r}": compact(read_results(self.ctx.workspace, r)) for r in [0, *runs]}
         plot = self.ctx.workspace / "plot.py"
         if "plot.py" in self.allowed and plot.exists() and runs:

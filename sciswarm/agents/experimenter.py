@@ -11,8 +11,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role
-from sciswarm.agents.coder import compact
 from sciswarm.agents.edits import EditError, apply_edits, parse_edits
+from sciswarm.agents.results import compact, read_results
 from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Figures, Message, SandboxExec
 from sciswarm.sandboxes.base import RunResult
 
@@ -117,15 +117,8 @@ class Experimenter(Role[ExperimenterParams]):
             else:
                 self.ctx.log(f"reusing the cached baseline run_0 from {cache}")
         shutil.copytree(cache / "run_0", ws / "run_0", dirs_exist_ok=True)
-        baseline = compact(self._results(ws, 0))
+        baseline = compact(read_results(ws, 0))
         self._note(f"# Experiment notes\n\n## Run 0: baseline (unmodified template)\nResults: {baseline}\n")
-
-    def _results(self, ws: Path, run: int) -> dict[str, object] | None:
-        try:
-            data: dict[str, object] = json.loads((ws / f"run_{run}" / "final_info.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-        return data
 
     def _note(self, text: str) -> None:
         with (self.ctx.idea_dir / "notes.txt").open("a") as fh:
@@ -187,7 +180,7 @@ class Experimenter(Role[ExperimenterParams]):
         figures = sorted(p.name for p in ws.glob("*.png") if before.get(p.name) != p.stat().st_mtime)
         descriptions: dict[str, str] = {}
         if figures:
-            results = {f"run_{r}": compact(self._results(ws, r)) for r in [0, *done.runs]}
+            results = {f"run_{r}": compact(read_results(ws, r)) for r in [0, *done.runs]}
             conv = self.ctx.model.conversation(self.ctx.prompts.render("system", title=self._title()))
             notes = await conv.say_json(
                 self.ctx.prompts.render(

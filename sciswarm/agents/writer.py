@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
+from sciswarm.agents.results import finished_runs
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.sections import TexDocument
 
@@ -105,12 +106,7 @@ class Writer(Role[WriterParams]):
     def _write_results_table(self) -> bool:
         from sciswarm.paper.results_table import results_table
 
-        runs = sorted(
-            int(p.parent.name.split("_", 1)[1])
-            for p in self.ctx.workspace.glob("run_*/final_info.json")
-            if p.parent.name.split("_", 1)[1].isdigit()
-        )
-        table = results_table(self.ctx.workspace, runs)
+        table = results_table(self.ctx.workspace, finished_runs(self.ctx.workspace))
         if table is None:
             return False
         (self.paper_dir / "results_table.tex").write_text(table)
