@@ -33,9 +33,10 @@ class IdeaSpec(BaseModel):
     Novelty: int = Field(ge=1, le=10)
 
 
-def slug(name: str) -> str:
+def slug(name: str, default: str = "idea") -> str:
+    """A name as an idea_id: lowercase, [a-z0-9_], at most 60 characters."""
     s = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
-    return s[:60] or "idea"
+    return s[:60] or default
 
 
 def read_archive(run_dirs: list[Path]) -> list[dict[str, object]]:

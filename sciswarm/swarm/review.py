@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from sciswarm.agents.ideator import slug
 from sciswarm.events import Paper
 from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig, load_config
 
@@ -39,5 +39,4 @@ def review_config(
 
 
 def paper_message(pdf: Path) -> Paper:
-    idea = re.sub(r"[^a-z0-9_]+", "_", pdf.stem.lower()).strip("_") or "paper"
-    return Paper(idea_id=idea[:60], pdf=str(pdf.resolve()), sender="swarm")
+    return Paper(idea_id=slug(pdf.stem, default="paper"), pdf=str(pdf.resolve()), sender="swarm")

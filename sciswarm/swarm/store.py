@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 Listener = Callable[[dict[str, Any]], None]
+FINAL_STATUSES = frozenset({"completed", "stopped", "interrupted", "failed"})  # a run in one of these has ended
 
 
 def new_run_id(name: str) -> str:

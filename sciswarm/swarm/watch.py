@@ -11,8 +11,7 @@ from rich.console import Console
 
 from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.swarm.live import LineFormatter, Tally
-
-FINAL = {"completed", "stopped", "interrupted", "failed"}
+from sciswarm.swarm.store import FINAL_STATUSES
 
 
 def _status(run_dir: Path) -> tuple[str, int | None]:
@@ -40,7 +39,7 @@ def watch(run_dir: Path, console: Console | None = None, *, follow: bool = True,
                     _emit(line, fmt, tally, console)
                 continue
             status, pid = _status(run_dir)
-            if status in FINAL or not follow:
+            if status in FINAL_STATUSES or not follow:
                 break
             if pid is None or not pid_alive(pid):
                 console.print(

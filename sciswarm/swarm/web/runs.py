@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
+from sciswarm.sandboxes import procs
 from sciswarm.swarm.live import Tally
 from sciswarm.swarm.web.files import RUN_ID_RE
 from sciswarm.swarm.web.transcript import FINAL, LineIndex, RunTally, parse_line, prepare
@@ -22,15 +22,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return True  # unknown: assume alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
+    """Like procs.pid_alive, for a pid read from run.json: unknown counts as alive."""
+    return not isinstance(pid, int) or pid <= 0 or procs.pid_alive(pid)
 
 
 def _dict(value: object) -> dict[str, Any]:

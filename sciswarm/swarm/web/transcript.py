@@ -13,9 +13,10 @@ from typing import Any
 
 from sciswarm.swarm.live import Tally
 from sciswarm.swarm.render import summarize
+from sciswarm.swarm.store import FINAL_STATUSES
 from sciswarm.swarm.web.files import artifacts
 
-FINAL = frozenset({"completed", "stopped", "interrupted", "failed"})
+FINAL = FINAL_STATUSES
 
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:
