@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.results import finished_runs
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
+from sciswarm.paper.checks import cited_keys
 from sciswarm.paper.sections import TexDocument
 
 PARTS = [
@@ -164,7 +165,7 @@ class Writer(Role[WriterParams]):
                 continue
             text = doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
             first = " ".join(text.split())[:160]
-            cites = sorted(set(re.findall(r"\\cite[pt]?\{([^}]+)\}", text)))
+            cites = sorted(cited_keys(text))
             lines.append(f"- {part}: {first or '(empty)'}" + (f" [cites: {', '.join(cites)}]" if cites else ""))
         return "\n".join(lines)
 
@@ -258,7 +259,7 @@ class Writer(Role[WriterParams]):
             entries = [await search.bibtex(papers[i]) for i in chosen]
             merge_bibtex(self._bib_path(), entries)
             known = set(self._keys())
-            used = {k.strip() for group in re.findall(r"\\cite[pt]?\{([^}]+)\}", sentence) for k in group.split(",")}
+            used = cited_keys(sentence)
             if used - known:
                 self.ctx.log(f"citation sentence uses unknown keys {sorted(used - known)}; not added", "warning")
                 continue
@@ -343,9 +344,7 @@ class Writer(Role[WriterParams]):
         final = self.paper_dir / f"paper_rev{revision}.pdf"
         shutil.copy2(pdf, final)
         keys = list_keys(self._bib_path())
-        cited = {
-            k.strip() for g in re.findall(r"\\cite[pt]?\{([^}]+)\}", self.tex_path.read_text()) for k in g.split(",")
-        }
+        cited = cited_keys(self.tex_path.read_text())
         await self.ctx.publish(
             Paper(
                 pdf=str(final.relative_to(self.ctx.run_dir)),

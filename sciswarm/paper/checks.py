@@ -93,6 +93,11 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
+def cited_keys(text: str) -> set[str]:
+    """The keys that cite commands (natbib, biblatex) in `text` refer to."""
+    return {k for m in _CITE.finditer(text) for k in (x.strip() for x in m.group(1).split(",")) if k and k != "*"}
+
+
 def check_citations(paper_dir: Path, sources: list[Source]) -> list[str]:
     cited: dict[str, list[str]] = defaultdict(list)
     for src in sources:
