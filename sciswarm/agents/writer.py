@@ -14,7 +14,7 @@ from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.results import finished_runs
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.checks import cited_keys
-from sciswarm.paper.sections import TexDocument
+from sciswarm.paper.sections import TexDocument, part_key
 
 PARTS = [
     "Title and Abstract",
@@ -141,6 +141,18 @@ class Writer(Role[WriterParams]):
     def _save(self, doc: TexDocument) -> None:
         self.tex_path.write_text(doc.text)
 
+    @staticmethod
+    def _text(doc: TexDocument, part: str) -> str:
+        """The LaTeX body of one part (the abstract for "Title and Abstract")."""
+        return doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
+
+    @staticmethod
+    def _part_named(where: str) -> str:
+        """The writer part for a name the document reports (a section header, or "Abstract")."""
+        if where == "Abstract":
+            return "Title and Abstract"  # not a new \section{Abstract}
+        return next((p for p in PARTS if part_key(p) == part_key(where)), where)
+
     def _get(self, doc: TexDocument, part: str) -> str:
         if part == "Title and Abstract":
             return f"TITLE: {doc.get_title()}\n```latex\n{doc.get_abstract()}\n```"
@@ -163,7 +175,7 @@ class Writer(Role[WriterParams]):
         for part in PARTS:
             if part == skip:
                 continue
-            text = doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
+            text = self._text(doc, part)
             first = " ".join(text.split())[:160]
             cites = sorted(cited_keys(text))
             lines.append(f"- {part}: {first or '(empty)'}" + (f" [cites: {', '.join(cites)}]" if cites else ""))
@@ -291,7 +303,7 @@ class Writer(Role[WriterParams]):
         for problem in problems:
             tokens = re.findall(r"'([^']+)'", problem)
             for part in PARTS:
-                body = doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
+                body = self._text(doc, part)
                 if any(t in body for t in tokens) or (part in problem):
                     found.setdefault(part, []).append(problem)
         return found
@@ -323,9 +335,7 @@ class Writer(Role[WriterParams]):
                 line = getattr(issue, "line", None)
                 where = doc.part_at_line(line) if isinstance(line, int) else None
                 if where is not None:
-                    part = next((p for p in PARTS if p[:6].lower() == where[:6].lower()), where)
-                    part = "Title and Abstract" if where == "Abstract" else part  # not a new \section{Abstract}
-                    by_part.setdefault(part, []).append(str(issue))
+                    by_part.setdefault(self._part_named(where), []).append(str(issue))
             if not by_part:
                 self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")
                 break

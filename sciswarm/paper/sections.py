@@ -17,7 +17,8 @@ _TITLE = re.compile(r"\\title\{")
 _ABSTRACT = re.compile(r"(\\begin\{abstract\})(.*?)(\\end\{abstract\})", re.DOTALL)
 
 
-def _key(name: str) -> str:
+def part_key(name: str) -> str:
+    """What makes two section names the same part: "Conclusions and Future Work" ~ "Conclusion"."""
     return re.sub(r"[^a-z]", "", name.lower())[:6]
 
 
@@ -46,9 +47,9 @@ class TexDocument:
         return out
 
     def _find(self, name: str) -> tuple[str, int, int] | None:
-        want = _key(name)
+        want = part_key(name)
         for sec in self.sections():
-            if _key(sec[0]) == want:
+            if part_key(sec[0]) == want:
                 return sec
         return None
 
