@@ -262,27 +262,6 @@ BuiltinMessage = Annotated[
     Field(discriminator="kind"),
 ]
 MESSAGE_ADAPTER: TypeAdapter[BuiltinMessage] = TypeAdapter(BuiltinMessage)
-BUILTIN_KINDS: frozenset[str] = frozenset(
-    m.model_fields["kind"].default
-    for m in (
-        Start,
-        Idea,
-        NoveltyVerdict,
-        ExperimentPlan,
-        CodeChange,
-        ExperimentRun,
-        ExperimentsDone,
-        Figures,
-        Draft,
-        Paper,
-        Review,
-        MetaReview,
-        Revision,
-        Note,
-        RoleFailed,
-        Stop,
-    )
-)
 
 
 # ---- trace events: written to the transcript, never published on the bus ----

@@ -60,7 +60,6 @@ def load_script(path: Path) -> dict[str, list[str]]:
 class ScriptedClient(MeteredClient):
     """Serves the next reply of the calling role (taken from the call context)."""
 
-    label = "scripted"
     function_calling = False
     structured_output = False
 

@@ -96,12 +96,6 @@ class RunStore:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def read_meta(self) -> dict[str, Any]:
-        if not self.run_json.exists():
-            return {}
-        data: dict[str, Any] = json.loads(self.run_json.read_text())
-        return data
-
     def write_meta(self, meta: dict[str, Any]) -> None:
         meta = {**meta, "updated_at": time.time()}
         write_json_atomic(self.run_json, meta)
