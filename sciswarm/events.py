@@ -229,9 +229,14 @@ class RoleFailed(Message):
     role: str
     error: str
     on_kind: str = ""
+    traceback: str = ""  # where it happened (also in the run folder's errors.log); never shown in a summary
+    details: str = ""  # the file in the run folder holding the details, if any
 
     def summary(self) -> str:
-        return f"{self.role} failed on {self.on_kind or '-'}: {self.error[:160]}"
+        error = " ".join(self.error.split())
+        error = error if len(error) <= 240 else error[:239] + "…"
+        where = f" (details: {self.details})" if self.details else ""
+        return f"{self.role} failed on {self.on_kind or '-'}: {error}{where}"
 
 
 class Stop(Message):
@@ -351,8 +356,9 @@ class Handled(Trace):
 
 class RunStatus(Trace):
     kind: Literal["run_status"] = "run_status"
-    status: Literal["running", "completed", "stopped", "interrupted", "failed"]
+    status: Literal["running", "completed", "partial", "stopped", "interrupted", "failed"]
     reason: str = ""
+    outcomes: dict[str, dict[str, Any]] = Field(default_factory=dict)  # idea -> outcome, stage, detail, papers
 
     def summary(self) -> str:
         return f"run {self.status}{': ' + self.reason if self.reason else ''}"

@@ -32,6 +32,7 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import BudgetExceeded, CallRecord, Ledger
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -39,7 +40,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
 
-class ModelCallError(RuntimeError):
+class ModelCallError(ExpectedFailure, RuntimeError):
     """A model call failed for good (non-transient error, or retries exhausted)."""
 
 

@@ -32,11 +32,12 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import CALL_CONTEXT, CallRecord, Ledger
 from sciswarm.llm import MeteredClient, ModelCallError, to_openai_messages
 
 
-class ScriptError(ValueError):
+class ScriptError(ExpectedFailure, ValueError):
     pass
 
 

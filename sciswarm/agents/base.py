@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from sciswarm.errors import SetupError
 from sciswarm.events import Message, Trace
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class RoleContext(Generic[P]):
     @property
     def sandbox(self) -> Sandbox:
         if self.sandbox_fn is None:
-            raise RuntimeError(f"role {self.role}: no sandbox is configured for this swarm")
+            raise SetupError(f"role {self.role}: no sandbox is configured for this swarm")
         return self.sandbox_fn()
 
     def model_named(self, name: str) -> ModelHandle:
@@ -76,7 +77,7 @@ class RoleContext(Generic[P]):
 
     def run_spec(self, argv: list[str]) -> RunSpec:
         if self.run_spec_fn is None:
-            raise RuntimeError(f"role {self.role}: no sandbox is configured for this swarm")
+            raise SetupError(f"role {self.role}: no sandbox is configured for this swarm")
         return self.run_spec_fn(argv)
 
     async def publish(self, message: Message, *, parent: Message | None = None) -> None:

@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel, ValidationError
 
+from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import CALL_CONTEXT, CallContext
 
 T = TypeVar("T", bound=BaseModel)
 
 
-class ModelOutputError(RuntimeError):
+class ModelOutputError(ExpectedFailure, RuntimeError):
     """The model kept answering something we could not use."""
 
 

@@ -17,6 +17,7 @@ from sciswarm.agents.edits import (
     write_whole_files,
 )
 from sciswarm.agents.results import compact, finished_runs, read_results
+from sciswarm.errors import SetupError
 from sciswarm.events import (
     CodeChange,
     ExperimentPlan,
@@ -81,7 +82,7 @@ class Coder(Role[CoderParams]):
             self.ctx.log(f"idea not pursued: novelty verdict '{verdict.verdict}'")
             return
         if self.ctx.template is None:
-            raise RuntimeError("the coder needs a research template (set `template:` in the swarm YAML)")
+            raise SetupError("the coder needs a research template (set `template:` in the swarm YAML)")
         from sciswarm.templates import copy_template
 
         if not (self.ctx.workspace / "experiment.py").exists():

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sciswarm.errors import ExpectedFailure
+
 _BLOCK = re.compile(
     r"(?:^|\n)[ \t]*`*([\w./-]+\.\w+)`*[ \t]*\n(?:```\w*\n)?<<<<<<< SEARCH\n(.*?)\n?=======\n(.*?)\n?>>>>>>> REPLACE",
     re.DOTALL,
@@ -28,7 +30,7 @@ _FENCE = re.compile(r"(?:^|\n)(?:[ \t]*`*([\w./-]+\.\w+)`*:?[ \t]*\n)?```[\w+-]*
 _FILE_HEADER = re.compile(r"^#\s*file:\s*([\w./-]+)\s*\n")
 
 
-class EditError(ValueError):
+class EditError(ExpectedFailure, ValueError):
     """Edits that could not be applied; the message is meant for the model."""
 
 

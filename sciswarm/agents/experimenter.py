@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sciswarm.agents.base import Role
 from sciswarm.agents.edits import EditError, apply_edits, parse_edits
 from sciswarm.agents.results import compact, read_results
+from sciswarm.errors import ExperimentError
 from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Figures, Message, SandboxExec
 from sciswarm.sandboxes.base import RunResult
 
@@ -112,7 +113,9 @@ class Experimenter(Role[ExperimenterParams]):
                     cache, ["python", "experiment.py", "--out_dir=run_0"], "run_0"
                 )
                 if not res.ok:
-                    raise RuntimeError("the template's baseline failed: " + describe_failure(res, timeout_s, mem, 2000))
+                    raise ExperimentError(
+                        "the template's baseline failed: " + describe_failure(res, timeout_s, mem, 2000)
+                    )
                 self._validate(cache, 0)
             else:
                 self.ctx.log(f"reusing the cached baseline run_0 from {cache}")

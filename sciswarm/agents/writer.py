@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.results import finished_runs
+from sciswarm.errors import SetupError
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.checks import cited_keys
 from sciswarm.paper.sections import TexDocument, part_key
@@ -92,7 +93,7 @@ class Writer(Role[WriterParams]):
 
     def _setup(self, figures: Figures) -> None:
         if self.ctx.template is None:
-            raise RuntimeError("the writer needs a research template with latex/template.tex")
+            raise SetupError("the writer needs a research template with latex/template.tex")
         src = self.ctx.template / "latex"
         if not self.paper_dir.exists():
             from sciswarm.paper.bib import unpack_filecontents

@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from sciswarm.errors import ExpectedFailure
 from sciswarm.events import PaperRef
 
 
@@ -48,7 +49,7 @@ class Paper(BaseModel):
         )
 
 
-class LiteratureUnavailable(RuntimeError):
+class LiteratureUnavailable(ExpectedFailure, RuntimeError):
     """No engine could answer (network down, rate limited, disabled, or a cache-only miss).
 
     The novelty critic turns this into the verdict "unknown"; ``reason`` says why, ``errors`` maps each

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from sciswarm.errors import ExpectedFailure
+
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\u00ad": ""}
 )
@@ -15,7 +17,7 @@ _SPACES = re.compile(r"[ \t\u00a0\u2009\u200a\u202f]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-class PdfTextError(RuntimeError):
+class PdfTextError(ExpectedFailure, RuntimeError):
     """The PDF is missing, unreadable or corrupt."""
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
+from sciswarm.errors import ExpectedFailure
+
 OutputCallback = Callable[[Literal["stdout", "stderr"], str], None]
 
 
@@ -45,7 +47,7 @@ class RunResult:
         return self.exit_code == 0 and not self.timed_out and not self.oom_killed and not self.error
 
 
-class SandboxError(RuntimeError):
+class SandboxError(ExpectedFailure, RuntimeError):
     """The sandbox itself could not run the command (engine down, image missing, GPU unavailable)."""
 
 

@@ -83,8 +83,28 @@ class LineFormatter:
         if kind == "role_failed":
             return Text.from_markup(f"{head}{where}[bold red]role_failed[/] {body}")
         if kind == "run_status":
-            return Text.from_markup(f"{head}[bold]{body}[/]")
+            return Text.from_markup(f"{head}[bold]{body}[/]" + _outcome_lines(rec))
         return Text.from_markup(f"{head}{where}[bold]{escape(kind)}[/] {body}")
+
+
+OUTCOME_STYLE = {"done": "green", "dropped": "yellow", "failed": "bold red", "unfinished": "yellow"}
+
+
+def _outcome_lines(rec: dict[str, Any]) -> str:
+    """The per-idea outcomes a final run_status carries, one markup line each."""
+    outcomes = rec.get("outcomes")
+    if not isinstance(outcomes, dict) or not outcomes:
+        return ""
+    lines = []
+    for idea, o in outcomes.items():
+        o = o if isinstance(o, dict) else {}
+        outcome = str(o.get("outcome", "?"))
+        detail = f" ({escape(str(o['detail']))})" if o.get("detail") else ""
+        style = OUTCOME_STYLE.get(outcome, "bold")
+        lines.append(
+            f"\n    {escape(str(idea))}: [{style}]{outcome}[/] after {escape(str(o.get('stage') or '-'))}{detail}"
+        )
+    return "".join(lines)
 
 
 class LiveView:

@@ -19,11 +19,13 @@ from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.chat import ModelHandle
 from sciswarm.agents.prompting import Prompts
 from sciswarm.agents.registry import RoleNotFound, resolve
+from sciswarm.errors import ERRORS_LOG, ExpectedFailure, describe, one_line
 from sciswarm.events import Handled, Log, Message, RoleFailed, RunStatus, Start, Trace
 from sciswarm.ledger import HANDLER_CALLS, BudgetExceeded, Ledger
 from sciswarm.swarm.bus import Bus
 from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig
 from sciswarm.swarm.models import build_clients, check_api_keys, describe_models
+from sciswarm.swarm.outcome import Outcomes
 from sciswarm.swarm.services import Services
 from sciswarm.swarm.store import Listener, RunStore, Transcript, new_run_id
 
@@ -103,6 +105,7 @@ class SwarmRunner:
         self.clients: dict[str, ChatCompletionClient] = build_clients(cfg, self.ledger)
         self.services = Services(cfg, self.store.run_dir, log=self._log)
         self.bus = Bus(recorder=self._record)
+        self.outcomes = Outcomes.for_roles([r.publishes for r in self.roles])
         self._stop = asyncio.Event()
         self._stop_status = "stopped"
         self._stop_reason = ""
@@ -123,6 +126,8 @@ class SwarmRunner:
         runner = cls(cfg, config_path=str(run_dir / "run.json"), listeners=listeners, resume_dir=run_dir)
         plan = plan_resume(records, {r.spec.name: r.subscribes for r in runner.roles})
         runner.ledger.replay(records)
+        for record in records:
+            runner.outcomes.observe(record)
         runner.bus.published = plan.published
         for rr in runner.roles:
             client = runner.clients[rr.spec.model]
@@ -141,7 +146,7 @@ class SwarmRunner:
         self.trace(Log(level=level, text=text, idea_id=idea_id, sender=sender))
 
     def _record(self, message: Message) -> None:
-        self.transcript.write(message)
+        self.outcomes.observe(self.transcript.write(message))
         if time.monotonic() - self._meta_written > 1.0:  # keep run.json's totals fresh (crash-safe)
             self._write_meta()
         if message.kind == "stop":
@@ -173,6 +178,7 @@ class SwarmRunner:
                 "messages": self.bus.published,
                 "resumes": self.resumes,
                 "totals": self.ledger.snapshot(),
+                "outcomes": {i: o.model_dump() for i, o in self.outcomes.ideas().items()},
                 "roles": {
                     r.spec.name: {
                         "class": f"{r.cls.__module__}:{r.cls.__qualname__}",
@@ -235,9 +241,10 @@ class SwarmRunner:
                     await self._fail(name, idea_id, message, f"budget: {exc.reason}")
                 except Exception as exc:
                     ok = False
-                    tb = traceback.format_exc(limit=6)
-                    self._log("error", f"{name} raised {type(exc).__name__}:\n{tb}", idea_id, name)
-                    await self._fail(name, idea_id, message, f"{type(exc).__name__}: {exc}")
+                    tb = self._keep_traceback(name, idea_id, message)
+                    if not isinstance(exc, ExpectedFailure):  # a bug: show where it happened
+                        self._log("error", f"{name} raised {type(exc).__name__}:\n{tb}", idea_id, name)
+                    await self._fail(name, idea_id, message, describe(exc), tb)
                 finally:
                     HANDLER_CALLS.reset(token)
                 self.trace(
@@ -255,7 +262,15 @@ class SwarmRunner:
 
         return factory
 
-    async def _fail(self, role: str, idea_id: str, message: Message, error: str) -> None:
+    def _keep_traceback(self, role: str, idea_id: str, message: Message) -> str:
+        """The current exception's traceback, appended to the run's errors.log; returned for the transcript."""
+        tb = traceback.format_exc()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with (self.store.run_dir / ERRORS_LOG).open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {stamp} {role} on {message.kind} {message.id} (idea {idea_id})\n{tb}\n")
+        return tb
+
+    async def _fail(self, role: str, idea_id: str, message: Message, error: str, tb: str = "") -> None:
         failed = RoleFailed(
             run_id=self.run_id,
             idea_id=idea_id,
@@ -264,6 +279,8 @@ class SwarmRunner:
             error=error,
             on_kind=message.kind,
             parent_id=message.id,
+            traceback=tb,
+            details=ERRORS_LOG if tb else "",
         )
         await self.bus.publish(failed)
 
@@ -309,7 +326,7 @@ class SwarmRunner:
                 {idle, stop}, timeout=self.cfg.flow.timeout_s, return_when=asyncio.FIRST_COMPLETED
             )
             if idle in done and not self._stop.is_set():
-                self.status, reason = "completed", "the bus is idle: every role has finished"
+                self.status, reason = self.outcomes.verdict()
                 stop.cancel()
             else:
                 if not done:
@@ -326,7 +343,8 @@ class SwarmRunner:
                 loop.remove_signal_handler(signal.SIGTERM)
             if self.status == "running":
                 self.status = "failed"
-            self.trace(RunStatus(status=self.status, reason=reason))
+            outcomes = {i: o.model_dump() for i, o in self.outcomes.ideas().items()}
+            self.trace(RunStatus(status=self.status, reason=one_line(reason, 2000), outcomes=outcomes))
             self._write_meta(reason)
             await self.services.close()
             self.transcript.close()

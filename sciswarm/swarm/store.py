@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 Listener = Callable[[dict[str, Any]], None]
-FINAL_STATUSES = frozenset({"completed", "stopped", "interrupted", "failed"})  # a run in one of these has ended
+FINAL_STATUSES = frozenset({"completed", "partial", "stopped", "interrupted", "failed"})  # a run that has ended
+EXIT_CODES = {"completed": 0, "failed": 1, "partial": 3, "stopped": 4, "interrupted": 130}  # `sciswarm run`'s
 
 
 def new_run_id(name: str) -> str:

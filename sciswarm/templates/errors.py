@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sciswarm.errors import ExpectedFailure
 
-class TemplateError(ValueError):
+
+class TemplateError(ExpectedFailure, ValueError):
     """A template breaks the contract; the message says what and where."""
 
 
