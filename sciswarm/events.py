@@ -151,10 +151,14 @@ class Paper(Message):
     pages: int = 0
     citations: int = 0
     revision: int = 0
-    compiled: bool = True
+    compiled: bool = True  # False: this revision did not compile; the PDF is the last good one
+    reverted: list[str] = Field(default_factory=list)  # parts put back at their last compiling version
 
     def summary(self) -> str:
-        return f"paper rev {self.revision}: {self.pdf} ({self.pages} pages, {self.citations} citations)"
+        state = "" if self.compiled else ", NOT compiled: last good PDF"
+        if self.reverted:
+            state += f", reverted: {', '.join(self.reverted)}"
+        return f"paper rev {self.revision}: {self.pdf} ({self.pages} pages, {self.citations} citations{state})"
 
 
 class ReviewScores(BaseModel):

@@ -6,16 +6,19 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
 from sciswarm.agents.results import finished_runs
-from sciswarm.errors import SetupError
+from sciswarm.errors import PaperBuildError, SetupError
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.checks import cited_keys
 from sciswarm.paper.sections import TexDocument, part_key
+
+if TYPE_CHECKING:
+    from sciswarm.paper.latex import CompileResult
 
 PARTS = [
     "Title and Abstract",
@@ -28,6 +31,8 @@ PARTS = [
     "Related Work",
 ]
 _FENCE = re.compile(r"```(?:latex|tex)?\s*\n(.*?)```", re.DOTALL)
+_QUOTED = re.compile(r"[`']([^`'\n]+)'")  # what a check or the compiler quotes: `path', 'key'
+_NEAR = re.compile(r"\[near: (.+)\]$")  # LatexIssue's source context
 
 
 class WriterParams(BaseModel):
@@ -80,6 +85,11 @@ class Writer(Role[WriterParams]):
     def tex_path(self) -> Path:
         return self.paper_dir / self.params.main
 
+    @property
+    def _last_good_tex(self) -> Path:
+        """The LaTeX of the last PDF that compiled (the template's until then): where broken parts go back to."""
+        return self.paper_dir / "last_good.tex"
+
     def _bib_path(self) -> Path:
         bibs = sorted(self.paper_dir.glob("*.bib"))
         return bibs[0] if bibs else self.paper_dir / "references.bib"
@@ -100,6 +110,7 @@ class Writer(Role[WriterParams]):
 
             shutil.copytree(src, self.paper_dir)
             unpack_filecontents(self.paper_dir, self.params.main)
+            shutil.copy2(self.tex_path, self._last_good_tex)  # the template's own text: the first fallback
         for name in figures.files:
             f = self.ctx.workspace / name
             if f.exists():
@@ -298,25 +309,42 @@ class Writer(Role[WriterParams]):
         self._put(doc, part, reply)
         self._save(doc)
 
-    def _parts_mentioning(self, problems: list[str]) -> dict[str, list[str]]:
+    def _part_holding(self, doc: TexDocument, problem: str, line: int | None = None) -> str | None:
+        """The written part a problem is in: by its line in the main file, else by the text it quotes (a path
+        the compiler refused, a cite key, a figure name, the source near the error)."""
+        if line is not None:
+            where = doc.part_at_line(line)
+            if where is not None:
+                return self._part_named(where)
+        quoted = [t for t in _QUOTED.findall(problem) if len(t.strip()) >= 3]
+        near = _NEAR.search(problem)
+        if near:
+            quoted.append(near.group(1).strip())
+        for part in PARTS:
+            body = self._text(doc, part)
+            if any(t in body for t in quoted) or (part in problem):
+                return part
+        return None
+
+    def _parts_for(self, problems: list[tuple[str, int | None]]) -> dict[str, list[str]]:
+        """Problems grouped by the part that holds them; problems in no written part are left out."""
         doc = self._doc()
         found: dict[str, list[str]] = {}
-        for problem in problems:
-            tokens = re.findall(r"'([^']+)'", problem)
-            for part in PARTS:
-                body = self._text(doc, part)
-                if any(t in body for t in tokens) or (part in problem):
-                    found.setdefault(part, []).append(problem)
+        for problem, line in problems:
+            part = self._part_holding(doc, problem, line)
+            if part is not None:
+                found.setdefault(part, []).append(problem)
         return found
 
     async def _compile_and_publish(self, parent: Message, *, revision: int) -> None:
         from sciswarm.paper import check_paper, compile_pdf, list_keys, page_count
 
         result = None
+        broken: list[str] = []  # the parts the last failed compile was traced to
         for rnd in range(self.params.fix_rounds + 1):
             problems = check_paper(self.paper_dir, self.params.main)
             if problems and rnd < self.params.fix_rounds:
-                targets = self._parts_mentioning(problems)
+                targets = self._parts_for([(p, None) for p in problems])
                 if targets:
                     self.ctx.log(
                         f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
@@ -326,31 +354,39 @@ class Writer(Role[WriterParams]):
                         await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix/{part}")
                     continue
             result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
-            if result.ok or rnd == self.params.fix_rounds:
+            if result.ok:
                 break
-            doc = self._doc()
-            by_part: dict[str, list[str]] = {}
-            for issue in result.errors:
-                if issue.file and Path(issue.file).name != self.params.main:
-                    continue  # e.g. an error inside results_table.tex, which code wrote, not the model
-                line = getattr(issue, "line", None)
-                where = doc.part_at_line(line) if isinstance(line, int) else None
-                if where is not None:
-                    by_part.setdefault(self._part_named(where), []).append(str(issue))
+            by_part = self._parts_for(
+                [
+                    (str(issue), issue.line)
+                    for issue in result.errors
+                    # an error inside results_table.tex (code wrote it, not the model) is no part's
+                    if not issue.file or Path(issue.file).name == self.params.main
+                ]
+            )
+            broken = list(by_part)
+            if rnd == self.params.fix_rounds:
+                break
             if not by_part:
                 self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")
                 break
             self.ctx.log(f"compilation failed; fixing {', '.join(by_part)}", "warning")
             for part, errs in by_part.items():
                 await self._fix_part(part, "\n".join(f"- {e}" for e in errs), f"fix_latex/{part}")
+        reverted: list[str] = []
+        if result is not None and not result.ok:
+            result, reverted = await self._revert_until_it_compiles(broken, revision)
         last_good = self.paper_dir / "last_good.pdf"
         ok = bool(result and result.ok)
         pdf = result.pdf if ok and result and result.pdf else (last_good if last_good.exists() else None)
         if pdf is None:
-            raise RuntimeError(
-                f"the paper did not compile and there is no earlier PDF:\n{result.feedback() if result else ''}"
+            raise PaperBuildError(
+                "the paper did not compile, not even with every written part back at its last compiling "
+                f"version, and there is no earlier PDF: {result.feedback(limit=3) if result else ''}"
             )
-        if not ok:
+        if ok:
+            shutil.copy2(self.tex_path, self._last_good_tex)
+        else:
             self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
         final = self.paper_dir / f"paper_rev{revision}.pdf"
         shutil.copy2(pdf, final)
@@ -363,9 +399,44 @@ class Writer(Role[WriterParams]):
                 citations=len(cited & set(keys)) if keys else len(cited),
                 revision=revision,
                 compiled=ok,
+                reverted=reverted,
             ),
             parent=parent,
         )
+
+    async def _revert_until_it_compiles(self, broken: list[str], revision: int) -> tuple[CompileResult, list[str]]:
+        """Put parts back at their last compiling version, the ones the errors were traced to first, until
+        the paper compiles; the rest of the writing stays. The text that did not compile is kept beside the
+        paper (``rejected_rev<n>.tex``). Returns the last compile and the parts reverted ([] if in vain)."""
+        from sciswarm.paper import compile_pdf
+
+        rejected = self.tex_path.read_text()
+        (self.paper_dir / f"rejected_rev{revision}.tex").write_text(rejected)
+        good = TexDocument(self._last_good_tex.read_text())
+        reverted: list[str] = []
+        result: CompileResult | None = None
+        for part in [*broken, *(p for p in PARTS if p not in broken)]:
+            doc = self._doc()
+            if self._text(doc, part) == self._text(good, part):
+                continue
+            if part == "Title and Abstract":
+                doc.set_abstract(good.get_abstract())
+            else:
+                doc.set_section(part, good.get_section(part))
+            self._save(doc)
+            reverted.append(part)
+            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
+            if result.ok:
+                self.ctx.log(
+                    f"the paper compiles with {', '.join(reverted)} back at the last compiling version "
+                    "(the newer text did not compile within the fix rounds)",
+                    "warning",
+                )
+                return result, reverted
+        self.tex_path.write_text(rejected)  # the parts were not the cause: keep the writing as it was
+        if result is None:  # nothing differs from the last compiling version: its failure is elsewhere
+            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
+        return result, []
 
     async def _revise(self, revision: Revision) -> None:
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))

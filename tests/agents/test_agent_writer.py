@@ -1,5 +1,6 @@
-"""Writer failure paths with real pdflatex/bibtex: a LaTeX error fixed from the log, and a revision whose
-fix does not help (the last good PDF is published instead)."""
+"""Writer failure paths with real pdflatex/bibtex: a LaTeX error fixed from the log; a line the hardened
+compiler refuses, traced to its part by the path it names and reverted when the fix does not help; a revision
+whose fix does not help (its part goes back to the version that compiled)."""
 
 from __future__ import annotations
 
@@ -74,15 +75,44 @@ async def test_a_failed_revision_keeps_the_last_good_pdf(swarm: Swarm) -> None:
     )
     assert out.status == "completed" and not out.of("role_failed")
     rev0, rev1 = out.of("paper")
-    assert (rev0["revision"], rev0["compiled"]) == (0, True)
-    assert (rev1["revision"], rev1["compiled"]) == (1, False)
-    pdf0, pdf1 = out.run_dir / rev0["pdf"], out.run_dir / rev1["pdf"]
-    assert pdf1.name == "paper_rev1.pdf" and pdf1.read_bytes() == pdf0.read_bytes()
-    assert "GOODRESULTS" in extract_text(pdf1)
-    assert any("keeping the last good PDF" in t for t in out.logs("error"))
+    assert (rev0["revision"], rev0["compiled"], rev0["reverted"]) == (0, True, [])
+    # the revised Results never compiled: they go back to the version that did, the rest is recompiled
+    assert (rev1["revision"], rev1["compiled"], rev1["reverted"]) == (1, True, ["Results"])
+    pdf1 = out.run_dir / rev1["pdf"]
+    assert pdf1.name == "paper_rev1.pdf" and "GOODRESULTS" in extract_text(pdf1)
+    assert any("compiles with Results back at the last compiling version" in t for t in out.logs("warning"))
+    paper_dir = out.idea_dir(IDEA) / "paper"
+    assert "\\divisorize" in (paper_dir / "rejected_rev1.tex").read_text()  # what did not compile is kept
+    assert "\\divisorize" not in (paper_dir / "template.tex").read_text()
     assert [c["stage"] for c in out.calls("writer")][-3:] == ["revise/plan", "revise/Results", "fix_latex/Results"]
     # the panel reviewed the revision anyway (the last good PDF), and asked for no further revision
     assert [r["revision"] for r in out.of("review")] == [0, 1]
     assert [r["revision"] for r in out.of("revision")] == [1]
     history = json.loads((out.idea_dir(IDEA) / "reviews.json").read_text())["history"]
     assert [h["revision"] for h in history] == [0, 1]
+
+
+async def test_a_refused_line_is_traced_by_its_path_and_reverted_so_a_pdf_comes_out(swarm: Swarm) -> None:
+    # \pdfobj file reads past kpathsea's confinement; the hardened compiler refuses it and names the path,
+    # not a line: the writer finds the part by the path, asks for a fix, and reverts the part if still broken
+    bad = "Our motivation is simple. \\immediate\\pdfobj file {/etc/hostname} GOODINTRO."
+    out = await swarm.run(
+        [writer_seed(IDEA), WRITER],
+        replies={
+            "writer": [
+                *section_replies(Introduction=bad, Method="We change the divisor, KEPTMETHOD."),
+                f"```latex\n{bad} Fixed, I promise.\n```",  # fix round 1 keeps the refused line
+                f"```latex\n{bad} Really fixed.\n```",  # and so does round 2
+            ]
+        },
+    )
+    assert out.status == "completed" and not out.of("role_failed"), out.meta["reason"]
+    (paper,) = out.of("paper")
+    assert (paper["compiled"], paper["reverted"]) == (True, ["Introduction"])
+    assert [c["stage"] for c in out.calls("writer")][-2:] == ["fix_latex/Introduction", "fix_latex/Introduction"]
+    text = extract_text(out.run_dir / paper["pdf"])
+    assert "KEPTMETHOD" in text and "GOODINTRO" not in text  # the other parts' writing stays
+    paper_dir = out.idea_dir(IDEA) / "paper"
+    assert "/etc/hostname" in (paper_dir / "rejected_rev0.tex").read_text()
+    assert "/etc/hostname" not in (paper_dir / "template.tex").read_text()
+    assert (paper_dir / "last_good.tex").read_text() == (paper_dir / "template.tex").read_text()
