@@ -37,6 +37,13 @@ class LiteratureConfig(BaseModel):
     backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
     backoff_max_s: float = Field(20.0, ge=0, description="cap on one retry delay (also caps Retry-After)")
     deadline_s: float = Field(90.0, gt=0, description="max time spent on one engine for one search")
+    wait_s: float = Field(
+        60.0, gt=0, description="max time one search waits over all engines (a total outage: 'unavailable' then)"
+    )
+    cooldown_s: float = Field(
+        120.0, ge=0, description="after an engine is found down, every search skips it this long; then one probe"
+    )
+    max_cooldown_s: float = Field(1800.0, ge=0, description="cap on a cool-down lengthened by Retry-After")
 
     def primary_api_base(self) -> str:
         if self.api_base:

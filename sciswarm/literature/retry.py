@@ -48,7 +48,14 @@ class EngineError(Exception):
 
 
 class EngineFailed(Exception):
-    """An engine gave up for this search (after its retries, or on a non-retryable error)."""
+    """An engine gave up for this search (after its retries, or on a non-retryable error). ``down``: the
+    failure says the engine is unavailable (429, 5xx, timeouts, refused connections), not that it refused
+    this one request; ``retry_after``: the server's last Retry-After, if any."""
+
+    def __init__(self, message: str, *, down: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.down = down
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,11 @@ async def run_with_retries(
     attempt: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     limiter: RateLimiter,
+    *,
+    gave_up_elsewhere: Callable[[], bool] = lambda: False,
 ) -> T:
-    """Run ``attempt`` until it succeeds or the policy gives up (then raise EngineFailed)."""
+    """Run ``attempt`` until it succeeds or the policy gives up (then raise EngineFailed). Before each retry,
+    ``gave_up_elsewhere()`` is asked: true when another search has meanwhile found the engine down."""
     spent = 0.0  # time in attempts and backoff sleeps; waiting for the rate limiter is not counted
     for number in range(1, policy.max_attempts + 1):
         await limiter.wait()
@@ -147,11 +157,14 @@ async def run_with_retries(
         tried = f"{number} attempt{'s' if number > 1 else ''}"
         if not error.retryable:
             raise EngineFailed(f"{error} ({tried}, not retryable)")
+        down = functools.partial(EngineFailed, down=True, retry_after=error.retry_after)
         if number == policy.max_attempts:
-            raise EngineFailed(f"{error} (gave up after {tried})")
+            raise down(f"{error} (gave up after {tried})")
         delay = policy.delay(number - 1, error.retry_after)
         if spent + delay >= policy.deadline_s:
-            raise EngineFailed(f"{error} (gave up after {tried}: deadline {policy.deadline_s:g}s)")
+            raise down(f"{error} (gave up after {tried}: deadline {policy.deadline_s:g}s)")
+        if gave_up_elsewhere():
+            raise down(f"{error} (gave up after {tried}: another search found {engine} down)")
         if error.retry_after is not None:
             limiter.defer(delay)
         log.info("%s; retrying in %.2fs (attempt %d/%d)", error, delay, number + 1, policy.max_attempts)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from sciswarm.literature.bibtex import bibtex_for
+from sciswarm.literature.breaker import Breaker
 from sciswarm.literature.cache import LiteratureCache
 from sciswarm.literature.config import LiteratureConfig
 from sciswarm.literature.models import LiteratureUnavailable, Paper, normalize_query
@@ -65,6 +68,9 @@ class LiteratureSearch:
             deadline_s=self.config.deadline_s,
         )
         self._limiters = {e.name: RateLimiter(self.config.min_interval_s) for e in self.engines}
+        self.breakers = {
+            e.name: Breaker(e.name, self.config.cooldown_s, self.config.max_cooldown_s) for e in self.engines
+        }
 
     @classmethod
     def from_config(
@@ -92,8 +98,9 @@ class LiteratureSearch:
         """Papers matching ``query`` (at most ``limit``), from the cache or the first engine that answers.
 
         Raises LiteratureUnavailable when searching is disabled, on a cache miss in cache-only mode, or
-        when every engine failed (the message names each engine and its last error); ValueError on an
-        empty query or a limit below 1.
+        when every engine failed or is known to be down (the message names each engine and its last error);
+        ValueError on an empty query or a limit below 1. A search waits at most ``wait_s`` over all engines;
+        an engine found down is skipped by every search until its breaker lets a probe through.
         """
         if not query.strip():
             raise ValueError("empty literature query")
@@ -109,18 +116,39 @@ class LiteratureSearch:
         if self.cache_only:
             raise LiteratureUnavailable(f"not in cache (cache-only mode): {normalize_query(query)!r}")
         errors: dict[str, str] = {}
-        for engine in self.engines:
+        deadline = time.monotonic() + self.config.wait_s
+        for i, engine in enumerate(self.engines):
+            breaker = self.breakers[engine.name]
+            decision = breaker.decide()
+            if decision == "skip":
+                errors[engine.name] = breaker.skipped_because()
+                continue
+            share = (deadline - time.monotonic()) / (len(self.engines) - i)  # what is left, split fairly
+            policy = dataclasses.replace(self.policy, deadline_s=max(0.1, min(self.policy.deadline_s, share)))
+            if decision == "probe":
+                policy = dataclasses.replace(policy, max_attempts=1)
             try:
                 papers = await run_with_retries(
                     engine.name,
                     functools.partial(engine.search, query, limit),
-                    self.policy,
+                    policy,
                     self._limiters[engine.name],
+                    gave_up_elsewhere=lambda b=breaker: b.is_open,  # type: ignore[misc]
                 )
-            except EngineFailed as failure:
+            except BaseException as exc:
+                if not isinstance(exc, EngineFailed):
+                    breaker.abandoned()
+                    raise
+                failure = exc
                 errors[engine.name] = str(failure)
-                log.warning("literature engine failed: %s", failure)
+                if failure.down:
+                    breaker.opened(str(failure), failure.retry_after)
+                    log.warning("literature engine down, skipped by every search for a while: %s", failure)
+                else:
+                    breaker.closed()  # it answered: up, but refused this request
+                    log.warning("literature engine failed: %s", failure)
                 continue
+            breaker.closed()
             await self.cache.put(engine.name, query, limit, papers)
             return papers
         raise LiteratureUnavailable("; ".join(errors.values()), errors)
