@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,8 +98,22 @@ def minimal(tmp_path: Path) -> Path:
     return write_minimal_template(tmp_path / "toy")
 
 
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A world-traversable folder for a kept workspace: the baseline runs in the sandbox (docker, or the local
+    provider's unprivileged uid, which cannot traverse pytest's 0700 tmp_path)."""
+    path = Path(tempfile.mkdtemp(prefix="sciswarm-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def status(report: TemplateReport, name: str) -> str:
     return next(c.status for c in report.checks if c.name == name)
+
+
+def detail(report: TemplateReport, name: str) -> str:
+    return next(c.detail for c in report.checks if c.name == name)
 
 
 # --- the shipped templates -----------------------------------------------------------------------------
@@ -136,8 +152,8 @@ def test_diffusion_helper_is_an_extra_file() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", REAL)
-def test_real_template_baseline_end_to_end(name: str, tmp_path: Path) -> None:
-    report = check_template(TEMPLATES / name, run_baseline=True, timeout_s=300, workspace=tmp_path / "ws")
+def test_real_template_baseline_end_to_end(name: str, open_dir: Path) -> None:
+    report = check_template(TEMPLATES / name, run_baseline=True, timeout_s=300, workspace=open_dir / "ws")
     assert report.ok, report.errors
     assert report.final_info
     expected = {"2d_diffusion": {"circle", "dino", "line", "moons"}, "grokking": {"x_plus_y", "x_minus_y", "x_div_y"}}
@@ -145,8 +161,8 @@ def test_real_template_baseline_end_to_end(name: str, tmp_path: Path) -> None:
     figures = {"2d_diffusion": {"train_loss.png", "generated_samples.png"}, "grokking": {"grokking_curves.png"}}
     assert figures[name] <= set(report.figures)
     for fig in report.figures:
-        assert (tmp_path / "ws" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "ws" / "run_0" / "all_results.npy").is_file()
+        assert (open_dir / "ws" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (open_dir / "ws" / "run_0" / "all_results.npy").is_file()
     assert report.baseline_wall_s is not None and report.baseline_wall_s < 120
     metrics = next(iter(report.final_info.values()))
     if name == "2d_diffusion":
@@ -177,16 +193,21 @@ def test_latex_template_compiles(name: str, tmp_path: Path) -> None:
 # --- an AI-Scientist-style template is accepted unmodified --------------------------------------------
 
 
-def test_minimal_template_accepted_with_baseline(minimal: Path, tmp_path: Path) -> None:
-    report = check_template(minimal, run_baseline=True, timeout_s=60, workspace=tmp_path / "ws")
+def test_minimal_template_accepted_with_baseline(minimal: Path, open_dir: Path) -> None:
+    report = check_template(minimal, run_baseline=True, timeout_s=60, workspace=open_dir / "ws")
     assert report.ok, report.errors
+    # the pipeline's sandbox (provider auto): docker when the engine answers, else local, labelled as such
+    assert (status(report, "sandbox"), detail(report, "sandbox")) in {
+        ("pass", "docker (isolated), image sciswarm-exp:latest"),
+        ("warn", "local (NOT isolated): directly on this host"),
+    }
     assert status(report, "bibliography") == "pass"
     assert status(report, "placeholders") == "warn"  # no markers: fine, the writer uses \section
     assert report.final_info == {"toy": {"sum_sq": 14.0, "n": 3.0}}
     assert report.figures == ["bars.png"]
     assert report.template is not None
     assert sorted(report.template.extra_files) == ["data.txt", "helper.py"]
-    assert (tmp_path / "ws" / "helper.py").is_file()
+    assert (open_dir / "ws" / "helper.py").is_file()
 
 
 def test_copy_template_carries_extras_and_skips_runs(minimal: Path, tmp_path: Path) -> None:
@@ -332,6 +353,10 @@ async def test_custom_async_runner_is_used(minimal: Path) -> None:
 
     report = await check_template_async(minimal, runner=fake_runner)
     assert report.ok, report.errors
+    assert (status(report, "sandbox"), detail(report, "sandbox")) == (
+        "warn",
+        "a caller-supplied runner: isolation unknown",
+    )
     assert calls == [["python", "experiment.py", "--out_dir=run_0"], ["python", "plot.py"]]
     assert report.final_info == {"toy": {"acc": 1.0}}
     assert report.figures == ["fig.png"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sciswarm.events import OutputLine, Trace
 from sciswarm.sandboxes.base import RunSpec, Sandbox
+from sciswarm.sandboxes.spec import spec_from_config
 from sciswarm.swarm.config import SwarmConfig
 
 LogFn = Callable[..., None]
@@ -59,15 +60,7 @@ class Services:
             return self._sandbox
 
     def run_spec(self, argv: list[str]) -> RunSpec:
-        sc = self.cfg.sandbox
-        return RunSpec(
-            argv=argv,
-            timeout_s=sc.timeout_s,
-            memory_mb=sc.memory_mb,
-            cpus=sc.cpus,
-            gpus=sc.gpus_per_run,
-            network=sc.network,
-        )
+        return spec_from_config(self.cfg.sandbox, argv)
 
     @property
     def literature(self) -> Any:

@@ -15,8 +15,8 @@ Any other file in the folder is a helper (code, data) and is carried into the wo
 
 Modules: ``errors`` (exceptions), ``contract`` (required files, prompt/idea schemas, Template),
 ``final_info`` (a run's results), ``latex`` (placeholders, bibliography), ``files`` (listing, copying),
-``report`` (TemplateReport), ``loading`` (inspecting a folder, load_template), ``runners`` (local/sandbox),
-``check`` (check_template: the contract plus the baseline run).
+``report`` (TemplateReport), ``loading`` (inspecting a folder, load_template), ``runners`` (through a
+sandbox), ``check`` (check_template: the contract plus the baseline run, in the pipeline's sandbox).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from sciswarm.templates.latex import (
 )
 from sciswarm.templates.loading import load_template
 from sciswarm.templates.report import Check, CheckStatus, TemplateReport
-from sciswarm.templates.runners import Runner, local_runner, sandbox_runner
+from sciswarm.templates.runners import Runner, pipeline_runner, sandbox_runner
 
 __all__ = [
     "REQUIRED_FILES",
@@ -67,10 +67,10 @@ __all__ = [
     "find_bibliography",
     "has_nonfinite",
     "load_template",
-    "local_runner",
     "missing_tex_dependencies",
     "parse_prompt",
     "parse_seed_ideas",
+    "pipeline_runner",
     "read_final_info",
     "sandbox_runner",
     "section_placeholders",

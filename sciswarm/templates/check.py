@@ -1,4 +1,8 @@
-"""check_template: validate a template and run its baseline and plot.py in a copy, into a TemplateReport."""
+"""check_template: validate a template and run its baseline and plot.py in a copy, into a TemplateReport.
+
+The code runs through the pipeline's sandbox (provider, image and limits from the swarm YAML's ``sandbox``
+section, its defaults unless given), so a template is checked under the same conditions it will run in.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from sciswarm.sandboxes.base import RunResult
+from sciswarm.sandboxes.base import RunResult, Sandbox, SandboxError
+from sciswarm.swarm.config import SandboxConfig
 from sciswarm.templates.errors import FinalInfoError, TemplateError
 from sciswarm.templates.files import copy_template
 from sciswarm.templates.final_info import has_nonfinite, read_final_info
 from sciswarm.templates.loading import inspect_template
 from sciswarm.templates.report import TemplateReport
-from sciswarm.templates.runners import Runner, local_runner
+from sciswarm.templates.runners import Runner, describe_sandbox, pipeline_runner
 
 
 def _describe_failure(what: str, result: RunResult, timeout_s: float) -> str:
@@ -71,17 +76,38 @@ async def _run_baseline(workspace: Path, report: TemplateReport, runner: Runner,
         report.add("figures", "fail", "plot.py ran but wrote no PNG in the working directory")
 
 
+async def _sandboxed_runner(
+    report: TemplateReport, sandbox: Sandbox | None, limits: SandboxConfig, log_dir: Path
+) -> Runner | None:
+    """A runner through `sandbox` (made from `limits` when None), with the pipeline's limits; None if no sandbox."""
+    if sandbox is None:
+        from sciswarm.sandboxes.factory import make_sandbox
+
+        try:  # in a thread: it pings the engine and may build the image
+            sandbox = await asyncio.to_thread(make_sandbox, limits.provider, image=limits.image)
+        except SandboxError as e:
+            report.add("sandbox", "fail", f"no {limits.provider} sandbox to run the template in: {e}")
+            return None
+    report.add("sandbox", *describe_sandbox(sandbox))
+    return pipeline_runner(sandbox, limits, log_dir=log_dir)
+
+
 async def check_template_async(
     path: str | Path,
     *,
     run_baseline: bool = True,
     runner: Runner | None = None,
+    sandbox: Sandbox | None = None,
+    limits: SandboxConfig | None = None,
     python: str = "python",
-    timeout_s: float = 900.0,
+    timeout_s: float | None = None,
     workspace: str | Path | None = None,
 ) -> TemplateReport:
     """Validate a template against the contract; optionally run its baseline and plot.py in a copy.
 
+    The code runs through ``sandbox`` (default: ``make_sandbox(limits.provider, image=limits.image)``) with the
+    limits of ``limits`` (default: the pipeline's defaults, ``SandboxConfig()``) and the sandbox's scrubbed
+    environment; ``timeout_s`` defaults to ``limits.timeout_s``. A ``runner`` replaces all that (tests).
     The copy goes to ``workspace`` when given (and is kept), else to a temporary folder (removed).
     Never raises for a broken template: every problem is a failed check in the report.
     """
@@ -92,7 +118,8 @@ async def check_template_async(
     if not (report.path / "experiment.py").is_file():
         report.add("baseline run", "skip", "no experiment.py")
         return report
-    run = runner or local_runner
+    limits = limits or SandboxConfig()
+    timeout = limits.timeout_s if timeout_s is None else timeout_s
     with contextlib.ExitStack() as stack:
         if workspace is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sciswarm-template-"))
@@ -103,8 +130,15 @@ async def check_template_async(
         except (TemplateError, OSError) as e:
             report.add("baseline run", "fail", f"could not prepare the workspace: {e}")
             return report
+        if runner is None:
+            logs = stack.enter_context(tempfile.TemporaryDirectory(prefix="sciswarm-template-logs-"))
+            runner = await _sandboxed_runner(report, sandbox, limits, Path(logs))
+            if runner is None:
+                return report
+        else:
+            report.add("sandbox", "warn", "a caller-supplied runner: isolation unknown")
         try:
-            await _run_baseline(ws, report, run, python, timeout_s)
+            await _run_baseline(ws, report, runner, python, timeout)
         except Exception as e:  # a runner/sandbox failure is reported, not raised
             report.add("baseline run", "fail", f"the runner failed: {type(e).__name__}: {e}")
     return report
@@ -115,8 +149,10 @@ def check_template(
     *,
     run_baseline: bool = True,
     runner: Runner | None = None,
+    sandbox: Sandbox | None = None,
+    limits: SandboxConfig | None = None,
     python: str = "python",
-    timeout_s: float = 900.0,
+    timeout_s: float | None = None,
     workspace: str | Path | None = None,
 ) -> TemplateReport:
     """check_template_async, synchronously (for the CLI, tests, scripts; in a loop, await the async one)."""
@@ -131,6 +167,8 @@ def check_template(
             path,
             run_baseline=run_baseline,
             runner=runner,
+            sandbox=sandbox,
+            limits=limits,
             python=python,
             timeout_s=timeout_s,
             workspace=workspace,

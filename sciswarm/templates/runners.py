@@ -1,68 +1,56 @@
-"""Runners: how a template's code is run (a local subprocess, or through a Sandbox)."""
+"""Runners: how a template's code is run. The default goes through a Sandbox, like the pipeline's experiments."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import sys
-import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sciswarm.sandboxes.base import RunResult, RunSpec, Sandbox
+from sciswarm.sandboxes.spec import spec_from_config
+from sciswarm.templates.report import CheckStatus
+
+if TYPE_CHECKING:
+    from sciswarm.swarm.config import SandboxConfig
 
 Runner = Callable[[Path, list[str], float], Awaitable[RunResult]]
 """Runs argv with cwd=workspace under a timeout (seconds): e.g. through a Sandbox (see sandbox_runner)."""
 
+LOCAL_CHECK_WARNING = (
+    "!!! sandbox 'local': the template's code runs on THIS HOST WITHOUT ISOLATION (rlimits, a scrubbed "
+    "environment and a host-side kill only). Use --sandbox docker for templates you do not trust. !!!"
+)
 
-async def local_runner(workspace: Path, argv: list[str], timeout_s: float) -> RunResult:
-    """Run argv in a subprocess of its own process group, killed (whole group) at the timeout.
 
-    ``python`` as argv[0] means this interpreter. Not a sandbox: use sandbox_runner for untrusted code.
+def sandbox_runner(sandbox: Sandbox, *, log_dir: Path | None = None, **spec: Any) -> Runner:
+    """Adapt a Sandbox into a Runner; spec holds further RunSpec fields (memory_mb, gpus, ...).
+
+    No ``env`` is added: the command gets the sandbox's own scrubbed environment, as the experimenter's runs do.
+    Logs go to log_dir (the provider's default, a fresh temporary folder, when None).
     """
-    if argv and argv[0] == "python":
-        argv = [sys.executable, *argv[1:]]
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sciswarm-logs-") as logs:
-        out_path, err_path = Path(logs) / "stdout", Path(logs) / "stderr"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=workspace, stdout=out, stderr=err, start_new_session=True, env=env
-            )
-            timed_out = False
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=timeout_s)
-            except TimeoutError:
-                timed_out = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
-        return RunResult(
-            exit_code=proc.returncode,
-            stdout_tail=_tail(out_path),
-            stderr_tail=_tail(err_path),
-            timed_out=timed_out,
-            oom_killed=False,
-            wall_s=time.monotonic() - start,
-            files_produced=[],
-        )
-
-
-def _tail(path: Path, chars: int = 4000) -> str:
-    with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - 4 * chars))
-        return f.read().decode(errors="replace")[-chars:]
-
-
-def sandbox_runner(sandbox: Sandbox, **spec: Any) -> Runner:
-    """Adapt a Sandbox into a Runner; spec holds further RunSpec fields (memory_mb, gpus, ...)."""
 
     async def run(workspace: Path, argv: list[str], timeout_s: float) -> RunResult:
-        return await sandbox.run(workspace, RunSpec(argv=argv, timeout_s=timeout_s, **spec))
+        return await sandbox.run(workspace, RunSpec(argv=argv, timeout_s=timeout_s, **spec), log_dir=log_dir)
 
     return run
+
+
+def pipeline_runner(sandbox: Sandbox, config: SandboxConfig, *, log_dir: Path | None = None) -> Runner:
+    """A Runner through `sandbox` with the limits of the swarm YAML's sandbox section (the pipeline's runs')."""
+
+    async def run(workspace: Path, argv: list[str], timeout_s: float) -> RunResult:
+        spec = spec_from_config(config, argv, timeout_s=timeout_s)
+        return await sandbox.run(workspace, spec, log_dir=log_dir)
+
+    return run
+
+
+def describe_sandbox(sandbox: Sandbox) -> tuple[CheckStatus, str]:
+    """The report's "sandbox" row: where the template's code ran, and whether that was isolated."""
+    if sandbox.isolated:
+        image = getattr(sandbox, "image", None)
+        return "pass", f"{sandbox.name} (isolated)" + (f", image {image}" if image else "")
+    detail = f"{sandbox.name} (NOT isolated): directly on this host"
+    if getattr(sandbox, "runs_as_root", False):
+        detail += ", as root"
+    return "warn", detail
