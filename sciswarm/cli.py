@@ -47,10 +47,20 @@ def run(
     console.print(f"[bold]sciswarm[/] run [cyan]{runner.run_id}[/] -> {runner.store.run_dir}", soft_wrap=True)
     with view:
         status = asyncio.run(runner.run())
-    console.print(f"run dir: {runner.store.run_dir}  (status: {status})", soft_wrap=True)
-    console.print(f"replay it with: sciswarm watch {runner.store.run_dir}", soft_wrap=True)
-    if status not in {"completed", "stopped"}:
-        raise typer.Exit(1)
+    _finish(runner.store.run_dir, status)
+
+
+def _finish(run_dir: Path, status: str) -> None:
+    """The run's last lines, and its exit code (see the README: 0 completed, 1 failed, 3 partial, ...)."""
+    from sciswarm.swarm.store import EXIT_CODES
+
+    console.print(f"run dir: {run_dir}  (status: {status})", soft_wrap=True)
+    console.print(f"replay it with: sciswarm watch {run_dir}", soft_wrap=True)
+    if (run_dir / "errors.log").exists():
+        console.print(f"failure details (tracebacks): {run_dir / 'errors.log'}", soft_wrap=True)
+    code = EXIT_CODES.get(status, 1)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -75,9 +85,7 @@ def resume(
     console.print(f"[bold]sciswarm[/] resuming [cyan]{runner.run_id}[/]: {len(pending)} unfinished deliveries")
     with view:
         status = asyncio.run(runner.run(redeliver=pending))
-    console.print(f"run dir: {runner.store.run_dir}  (status: {status})", soft_wrap=True)
-    if status not in {"completed", "stopped"}:
-        raise typer.Exit(1)
+    _finish(runner.store.run_dir, status)
 
 
 @app.command()
@@ -151,21 +159,39 @@ def serve(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="the folder holding the runs")] = Path("runs"),
     host: Annotated[str, typer.Option("--host", help="interface to bind; loopback by default")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="SCISWARM_VIEWER_TOKEN",
+            help="require this token on every request; made up when --host is not loopback",
+        ),
+    ] = None,
 ) -> None:
     """Follow running and finished swarms in the browser."""
-    from sciswarm.swarm.web import LOOPBACK_HOSTS
-    from sciswarm.swarm.web import serve as do_serve
+    from rich.markup import escape
+
+    from sciswarm.swarm.web import ViewerServer
 
     if not runs_dir.is_dir():
         err.print(f"[bold red]error:[/] no runs folder at {runs_dir} (start a swarm with `sciswarm run`)")
         raise typer.Exit(2)
-    if host not in LOOPBACK_HOSTS:
-        err.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach it can read these runs")
+    if token == "":
+        err.print("[bold red]error:[/] --token must not be empty")
+        raise typer.Exit(2)
     try:
-        do_serve(runs_dir, host=host, port=port)
+        server = ViewerServer(runs_dir, host=host, port=port, token=token)
     except OSError as exc:
         err.print(f"[bold red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
+    where = escape(str(server.runs.root))
+    err.print(f"sciswarm viewer on {escape(server.url)}  (runs: {where})  Ctrl-C to stop", highlight=False)
+    if not server.loopback:
+        note = "reachable from the network, only with the token; open"
+        err.print(f"[bold yellow]note:[/] {note} {escape(server.token_url)}", highlight=False)
+    elif server.token:
+        err.print(f"token required; open {escape(server.token_url)}", highlight=False)
+    server.serve_until_interrupted()
 
 
 _mount_subcommands()

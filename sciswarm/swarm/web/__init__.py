@@ -8,30 +8,35 @@ Endpoints (all GET):
   /api/runs/<id>/stream?after=N   Server-Sent Events tailing transcript.jsonl; ends on a final run_status
   /api/runs/<id>/files/<path>     an artifact inside the run folder (figures, the paper PDF, reviews.json)
 
+When a token is set (always when bound beyond loopback) every request needs it: `Authorization: Bearer`,
+`?token=`, or the cookie set after the first request that had it (see `auth`).
+
 Line numbers count complete lines of transcript.jsonl (ending in a newline), so `after` and SSE ids are stable
 while the run appends; a torn last line is not read until its newline arrives.
 
-Modules: `files` (confined artifact access), `transcript` (reading transcript.jsonl), `runs` (the runs
-folder), `sse` (the live stream), `server` (HTTP handler, ViewerServer, serve).
+Modules: `auth` (the access token), `files` (confined artifact access), `transcript` (reading transcript.jsonl),
+`runs` (the runs folder), `sse` (the live stream), `server` (HTTP handler, ViewerServer, serve).
 """
 
 from __future__ import annotations
 
+from sciswarm.swarm.web.auth import TokenGate, is_loopback
 from sciswarm.swarm.web.files import RUN_ID_RE, artifacts, safe_path
 from sciswarm.swarm.web.runs import RunsFolder, pid_alive, read_json
-from sciswarm.swarm.web.server import LOOPBACK_HOSTS, MAX_EVENTS, ViewerServer, serve, viewer_html
+from sciswarm.swarm.web.server import MAX_EVENTS, ViewerServer, serve, viewer_html
 from sciswarm.swarm.web.transcript import FINAL, LineIndex, RunTally, parse_line, prepare
 
 __all__ = [
     "FINAL",
-    "LOOPBACK_HOSTS",
     "MAX_EVENTS",
     "RUN_ID_RE",
     "LineIndex",
     "RunTally",
     "RunsFolder",
+    "TokenGate",
     "ViewerServer",
     "artifacts",
+    "is_loopback",
     "parse_line",
     "pid_alive",
     "prepare",

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sciswarm.swarm.web.auth import TokenGate, is_loopback, new_token, redact
 from sciswarm.swarm.web.files import ArtifactError, read_artifact
 from sciswarm.swarm.web.runs import RunsFolder, read_json
 from sciswarm.swarm.web.sse import stream
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_EVENTS = 5000
 APP_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self'; "
@@ -44,11 +44,23 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "sciswarm-viewer"
     protocol_version = "HTTP/1.0"  # one request per connection; an SSE stream ends by closing it
 
+    def setup(self) -> None:
+        super().setup()
+        self._extra_headers: list[tuple[str, str]] = []
+
     def log_message(self, format: str, *args: Any) -> None:
-        if self.server.app.verbose:
-            super().log_message(format, *args)
+        if self.server.app.verbose:  # request lines may hold ?token=: never log it
+            super().log_message("%s", redact(format % args))
 
     # -- responses --
+    def end_headers(self) -> None:
+        """Every response (the SSE stream too) gets the pending headers, e.g. the token cookie."""
+        self.send_header("Referrer-Policy", "no-referrer")
+        for key, value in self._extra_headers:
+            self.send_header(key, value)
+        self._extra_headers = []
+        super().end_headers()
+
     def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
@@ -73,7 +85,22 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         host = self.headers.get("Host", "")
         name = urlsplit(f"//{host}").hostname if host else None
-        return name is not None and name in LOOPBACK_HOSTS
+        return name is not None and is_loopback(name)
+
+    def _authorized(self, query: str) -> bool:
+        """True if no token is required or the request carries it; queues the cookie when it came otherwise."""
+        gate = self.server.app.gate
+        if gate is None:
+            return True
+        access = gate.check(self.headers, query)
+        if access.set_cookie:
+            self._extra_headers.append(("Set-Cookie", access.set_cookie))
+        return access.ok
+
+    def _unauthorized(self) -> None:
+        body = b"401 unauthorized: open the viewer with the URL `sciswarm serve` printed (it has ?token=...)\n"
+        headers = {"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"}
+        self._send(int(HTTPStatus.UNAUTHORIZED), body, "text/plain; charset=utf-8", headers)
 
     # -- routing --
     def do_HEAD(self) -> None:
@@ -93,6 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.FORBIDDEN, "unexpected Host header")
             return
         url = urlsplit(self.path)
+        if not self._authorized(url.query):
+            self._unauthorized()
+            return
         query = parse_qs(url.query)
         if url.path in {"/", "/index.html"}:
             self._send(200, viewer_html(), "text/html; charset=utf-8", {"Content-Security-Policy": APP_CSP})
@@ -148,7 +178,11 @@ def _int(query: dict[str, list[str]], key: str, default: int) -> int:
 
 
 class ViewerServer:
-    """The viewer over `runs_dir`. Port 0 picks a free port; use `.start()` for a background thread."""
+    """The viewer over `runs_dir`. Port 0 picks a free port; use `.start()` for a background thread.
+
+    `token`, when given, is required on every request. A host other than loopback always needs one: without
+    `token` a random one is made (`.token`, and `.token_url` is the link to open).
+    """
 
     def __init__(
         self,
@@ -156,26 +190,36 @@ class ViewerServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        token: str | None = None,
         poll_s: float = 0.25,
         keepalive_s: float = 15.0,
         verbose: bool = False,
     ) -> None:
+        if token == "":
+            raise ValueError("the viewer token must not be empty")
         self.runs = RunsFolder(Path(runs_dir))
         self.poll_s = poll_s
         self.keepalive_s = keepalive_s
         self.verbose = verbose
         self.stopping = threading.Event()
-        self.loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
+        self.loopback = is_loopback(host)
+        self.token = token if token is not None or self.loopback else new_token()
         self.httpd = (_HTTPServer6 if ":" in host else _HTTPServer)((host, port), _Handler)
         self.httpd.app = self
         self.host = host
         self.port = int(self.httpd.server_address[1])
+        self.gate = TokenGate(self.token, self.port) if self.token else None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def token_url(self) -> str:
+        """The URL to open: with `?token=` when a token is required."""
+        return self.gate.url(self.url) if self.gate is not None else self.url
 
     def start(self) -> ViewerServer:
         self._thread = threading.Thread(
@@ -186,6 +230,16 @@ class ViewerServer:
 
     def serve_forever(self) -> None:
         self.httpd.serve_forever()
+
+    def serve_until_interrupted(self) -> None:
+        """Serve in this thread until Ctrl-C, then close the socket."""
+        try:
+            self.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stopping.set()
+            self.httpd.server_close()
 
     def close(self) -> None:
         self.stopping.set()  # SSE streams notice within poll_s
@@ -202,14 +256,12 @@ class ViewerServer:
         self.close()
 
 
-def serve(runs_dir: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the viewer until Ctrl-C."""
-    server = ViewerServer(runs_dir, host, port)
-    print(f"sciswarm viewer on {server.url}  (runs: {server.runs.root})  Ctrl-C to stop", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stopping.set()
-        server.httpd.server_close()
+def serve(runs_dir: Path, host: str = "127.0.0.1", port: int = 8765, *, token: str | None = None) -> None:
+    """Serve the viewer until Ctrl-C (a token is made when `host` is not loopback and none is given)."""
+    server = ViewerServer(runs_dir, host, port, token=token)
+    print(
+        f"sciswarm viewer on {server.token_url}  (runs: {server.runs.root})  Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    server.serve_until_interrupted()
