@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.fake_scholar import FakeScholar, fail
 
 from sciswarm.paper import extract_text, page_count
 from sciswarm.templates import validate_final_info
@@ -18,17 +19,29 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.latex]
 
 
-def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sciswarm", "run", "configs/demo.yaml", "-o", f"runs_dir={runs}", "--no-output"],
+@pytest.fixture(scope="module")
+def baselines(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One baseline cache for the demo runs of this module (each computes run_0 once otherwise)."""
+    return tmp_path_factory.mktemp("baselines")
+
+
+def run_demo(runs: Path, baselines: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    runs.mkdir(parents=True)
+    (runs / ".baselines").symlink_to(baselines)
+    options = [x for o in (f"runs_dir={runs}", *overrides) for x in ("-o", o)]
+    return subprocess.run(
+        [sys.executable, "-m", "sciswarm", "run", "configs/demo.yaml", *options, "--no-output"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
-        env=env,
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "250"},
     )
+
+
+def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path, baselines: Path) -> None:
+    runs = tmp_path / "runs"
+    proc = run_demo(runs, baselines)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
     meta = json.loads((run_dir / "run.json").read_text())
@@ -62,3 +75,40 @@ def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path) -> Non
     meta_review = reviews["meta_review"]
     assert meta_review["Overall"] == round(sum(r["Overall"] for r in reviews["reviews"]) / 3)
     assert meta_review["Decision"] in {"Accept", "Reject"}
+
+
+def test_demo_under_a_total_literature_outage_costs_at_most_one_wait(tmp_path: Path, baselines: Path) -> None:
+    """Both engines down (429 with Retry-After: 3600, 503): the novelty verdict is "unknown" within the
+    configured wait, the writer's citation search is refused at once by the shared breaker, and the run
+    still completes with a paper."""
+    wait_s = 8.0
+    with FakeScholar() as scholar:
+        scholar.always("s2", fail(429, retry_after=3600))
+        scholar.always("openalex", fail(503))
+        proc = run_demo(
+            tmp_path / "runs",
+            baselines,
+            "literature.cache_only=false",
+            "literature.seed_cache_json=null",
+            f"literature.api_base={scholar.url}",
+            f"literature.fallback_api_base={scholar.url}",
+            f"literature.wait_s={wait_s}",
+            "literature.backoff_max_s=1",
+            "literature.min_interval_s=0",
+        )
+        requests = [r.at for r in scholar.requests]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    records = [json.loads(line) for line in (run_dir / "transcript.jsonl").read_text().splitlines()]
+    at = {r["kind"]: r["ts"] for r in reversed(records) if r["kind"] in ("idea", "novelty")}
+    (novelty,) = [r for r in records if r["kind"] == "novelty"]
+    assert novelty["verdict"] == "unknown" and "unavailable" in novelty["reason"] and novelty["proceed"]
+    assert at["novelty"] - at["idea"] <= wait_s + 2  # one wait for the first verdict, not 2 x 90 s
+    # every request to the engines came within that first wait: later searches were refused at once
+    assert requests and max(requests) - min(requests) <= wait_s + 1
+    cite = [i for i, r in enumerate(records) if r.get("stage") == "cite/query"][0]
+    stopped = next(r for r in records[cite:] if "citation search unavailable" in str(r.get("text", "")))
+    assert stopped["ts"] - records[cite]["ts"] < 1.0 and "next probe in" in stopped["text"]
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["status"] == "completed" and meta["outcomes"]["noise_schedule_study"]["papers"] == 1
+    assert (run_dir / "ideas/noise_schedule_study/paper/paper_rev0.pdf").exists()
