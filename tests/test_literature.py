@@ -463,9 +463,7 @@ async def test_one_probe_after_the_cooldown_decides(server: FakeScholar, tmp_pat
         await search.search("denoising diffusion", limit=2)
     await asyncio.sleep(0.35)
     before = len(server.requests_to("s2"))
-    outcomes = await asyncio.gather(
-        *(search.search(q, limit=2) for q in ("a b", "c d", "e f")), return_exceptions=True
-    )
+    outcomes = await asyncio.gather(*(search.search(q, limit=2) for q in ("a b", "c d", "e f")), return_exceptions=True)
     assert len(server.requests_to("s2")) == before + 1  # one probe, one attempt; the others skipped
     assert all(isinstance(o, LiteratureUnavailable) for o in outcomes)
     assert sum("probe is in flight" in str(o) for o in outcomes) == 2

@@ -106,7 +106,7 @@ def test_demo_under_a_total_literature_outage_costs_at_most_one_wait(tmp_path: P
     assert at["novelty"] - at["idea"] <= wait_s + 2  # one wait for the first verdict, not 2 x 90 s
     # every request to the engines came within that first wait: later searches were refused at once
     assert requests and max(requests) - min(requests) <= wait_s + 1
-    cite = [i for i, r in enumerate(records) if r.get("stage") == "cite/query"][0]
+    cite = next(i for i, r in enumerate(records) if r.get("stage") == "cite/query")
     stopped = next(r for r in records[cite:] if "citation search unavailable" in str(r.get("text", "")))
     assert stopped["ts"] - records[cite]["ts"] < 1.0 and "next probe in" in stopped["text"]
     meta = json.loads((run_dir / "run.json").read_text())
