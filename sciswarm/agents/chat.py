@@ -109,7 +109,7 @@ class Conversation:
                     stage=f"{stage}/json-retry",
                 )
         raise ModelOutputError(
-            f"{self.handle.role}: no valid {schema.__name__} JSON after "
+            f"no valid {schema.__name__} JSON after "
             f"{self.handle.json_retries + 1} attempts; last problem: {problems}"
         )
 
