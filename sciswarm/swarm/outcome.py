@@ -120,8 +120,8 @@ class Outcomes:
         if self.expects_paper and papers == 0:
             dropped = [f"{i}: {o.detail}" for i, o in ideas.items() if o.outcome == "dropped"]
             return "failed", "no paper came out: " + "; ".join(problems + dropped)
-        if not self.expects_paper and not good:
-            return "failed", "every idea failed: " + "; ".join(problems)
+        if problems and not good and not self.expects_paper:
+            return "failed", "no idea reached its end: " + "; ".join(problems)
         if problems:
             n_bad = sum(o.outcome in ("failed", "unfinished") for o in ideas.values())
             head = f"{n_bad} of {len(ideas)} idea(s) did not reach the end" if n_bad else "a role failed"

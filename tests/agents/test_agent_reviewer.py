@@ -68,7 +68,8 @@ async def test_no_usable_review_fails_the_panel(swarm: Swarm, work: Path) -> Non
         replies={"reviewer_panel": ["no json here"] * 6 + [review_json(5)]},
         template=False,
     )
-    assert out.status == "completed"
+    assert out.status == "failed"  # the one idea got no review: nothing came out
+    assert "reviewer_panel: none of the 2 reviewers produced a valid review" in out.meta["reason"]
     roles = [(f["role"], f["sender"]) for f in out.of("role_failed")]
     assert roles == [
         ("reviewer_panel/reviewer_1", "reviewer_panel"),

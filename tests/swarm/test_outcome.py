@@ -88,3 +88,9 @@ def test_swarm_without_a_writer_needs_no_paper() -> None:
     assert judge(rec("idea", "a"), rec("critique", "a"), roles=roles)[0] == "completed"
     status, _, _ = judge(rec("idea", "a"), rec("role_failed", "a", role="skeptic", error="x"), roles=roles)
     assert status == "failed"
+
+
+def test_ideas_dropped_as_not_novel_end_a_swarm_without_a_writer() -> None:
+    roles: list[list[str] | None] = [["idea"], ["novelty"], ["plan", "code_change"]]
+    status, _, outcomes = judge(rec("idea", "a"), rec("novelty", "a", verdict="unknown", proceed=False), roles=roles)
+    assert status == "completed" and outcomes.ideas()["a"].outcome == "dropped"
