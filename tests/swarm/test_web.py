@@ -475,7 +475,7 @@ def test_viewer_in_chromium_updates_live(runs: Path, tmp_path: Path) -> None:
             )
             thumb = page.locator(".row.k-figures .thumb img")
             expect(thumb).to_have_count(1)
-            page.wait_for_function("document.querySelector('.row.k-figures .thumb img').naturalWidth === 64")
+            expect(thumb).to_have_js_property("naturalWidth", 64)  # polled by the driver: no eval under the CSP
 
             page.evaluate("window.__marker = 'no reload'")
             append(live, rec("note", 60, "label_smoothing", "writer", text="a live note from the writer"))

@@ -377,7 +377,7 @@ def test_viewer_in_chromium_works_from_the_token_url(runs: Path) -> None:
             expect(page.locator(".run")).to_have_count(2)  # fetch() with the cookie
             expect(page.locator("#run-name")).to_have_text("demo 20260101-000000-live")
             expect(page.locator("#log .row")).to_have_count(len(records("x", None)))
-            page.wait_for_function("document.querySelector('.row.k-figures .thumb img').naturalWidth === 64")
+            expect(page.locator(".row.k-figures .thumb img")).to_have_js_property("naturalWidth", 64)
             append(live, rec("note", 60, "label_smoothing", "writer", text="a live note through the cookie"))
             expect(page.locator("#log")).to_contain_text("a live note through the cookie")  # EventSource
             assert page.evaluate("document.cookie") == ""  # HttpOnly: the page's scripts cannot read it
