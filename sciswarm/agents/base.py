@@ -18,8 +18,8 @@ from sciswarm.errors import SetupError
 from sciswarm.events import Message, Trace
 
 if TYPE_CHECKING:
-    from sciswarm.agents.chat import ModelHandle
     from sciswarm.agents.prompting import Prompts
+    from sciswarm.llm import ModelHandle
     from sciswarm.sandboxes.base import RunSpec, Sandbox
 
 

@@ -7,7 +7,6 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
-from sciswarm.agents.chat import Conversation
 from sciswarm.agents.edits import (
     EditError,
     apply_edits,
@@ -27,6 +26,7 @@ from sciswarm.events import (
     Message,
     NoveltyVerdict,
 )
+from sciswarm.llm import Conversation
 
 
 class CoderParams(BaseModel):

@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role
-from sciswarm.agents.chat import Conversation, ModelOutputError
 from sciswarm.events import Idea, Message, MetaReview
+from sciswarm.llm import Conversation, ModelOutputError
 
 
 class IdeatorParams(BaseModel):

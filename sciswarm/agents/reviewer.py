@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role
-from sciswarm.agents.chat import ModelHandle, ModelOutputError
 from sciswarm.events import Message, MetaReview, Paper, Review, ReviewScores, Revision, RoleFailed
 from sciswarm.ledger import BudgetExceeded
+from sciswarm.llm import ModelOutputError
 
 NUMERIC = [
     "Originality",
@@ -113,7 +113,7 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
             handle = self.ctx.model_named(self.params.models[i % len(self.params.models)])
         if self.params.temperatures:
             temp = self.params.temperatures[i % len(self.params.temperatures)]
-            handle = _with_temperature(handle, temp)
+            handle = handle.with_temperature(temp)  # the scripted model ignores it
         conv = handle.conversation(self.ctx.prompts.render("system", persona=personas[i % len(personas)]))
         stage = f"review/r{i + 1}"
         review = await conv.say_json(self.ctx.prompts.render("form", paper=text), ReviewScores, stage=stage)
@@ -161,10 +161,3 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
         }
         history = [h for h in history if h.get("revision") != revision] + [record]
         path.write_text(json.dumps({**record, "history": history}, indent=2))
-
-
-def _with_temperature(handle: ModelHandle, temperature: float) -> ModelHandle:
-    """A handle whose calls carry a temperature (ignored by the scripted model)."""
-    clone = ModelHandle(handle.client, role=handle.role, idea_id=handle.idea_id, json_retries=handle.json_retries)
-    clone.extra_create_args = {"temperature": temperature}
-    return clone

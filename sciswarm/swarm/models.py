@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from autogen_core.models import ChatCompletionClient
-
 from sciswarm.ledger import Ledger
-from sciswarm.llm import LiteLLMClient
-from sciswarm.scripted import ScriptedClient
+from sciswarm.llm import LiteLLMClient, ModelClient, ScriptedClient
 from sciswarm.swarm.config import ConfigError, SwarmConfig
 
 
@@ -23,9 +20,9 @@ def check_api_keys(cfg: SwarmConfig) -> None:
             )
 
 
-def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ChatCompletionClient]:
+def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ModelClient]:
     semaphore = asyncio.Semaphore(cfg.flow.model_concurrency)
-    clients: dict[str, ChatCompletionClient] = {}
+    clients: dict[str, ModelClient] = {}
     for name, spec in cfg.models.items():
         if spec.model == "scripted":
             assert spec.script is not None

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autogen_core.models import ChatCompletionClient
-
 from sciswarm.agents.base import Role, RoleContext
-from sciswarm.agents.chat import ModelHandle
 from sciswarm.agents.prompting import Prompts
 from sciswarm.agents.registry import RoleNotFound, resolve
 from sciswarm.errors import ERRORS_LOG, ExpectedFailure, describe, one_line
 from sciswarm.events import Handled, Log, Message, RoleFailed, RunStatus, Start, Trace
 from sciswarm.ledger import HANDLER_CALLS, BudgetExceeded, Ledger
+from sciswarm.llm import ModelClient, ModelHandle, ScriptedClient
 from sciswarm.swarm.bus import Bus
 from sciswarm.swarm.config import ConfigError, RoleSpec, SwarmConfig
 from sciswarm.swarm.models import build_clients, check_api_keys, describe_models
@@ -102,7 +100,7 @@ class SwarmRunner:
         self.ledger = Ledger(
             budget=cfg.budget, run_id=self.run_id, on_call=self.trace, on_run_budget=self._on_run_budget
         )
-        self.clients: dict[str, ChatCompletionClient] = build_clients(cfg, self.ledger)
+        self.clients: dict[str, ModelClient] = build_clients(cfg, self.ledger)
         self.services = Services(cfg, self.store.run_dir, log=self._log)
         self.bus = Bus(recorder=self._record)
         self.outcomes = Outcomes.for_roles([r.publishes for r in self.roles])
@@ -119,7 +117,6 @@ class SwarmRunner:
         cls, run_dir: Path, overrides: list[str] | None = None, listeners: list[Listener] | None = None
     ) -> tuple[SwarmRunner, list[tuple[Message, str]]]:
         """A runner continuing `run_dir`, and the (message, role) pairs still to handle."""
-        from sciswarm.scripted import ScriptedClient
         from sciswarm.swarm.resume import load_run, plan_resume
 
         cfg, meta, records = load_run(run_dir, overrides or [])
@@ -209,8 +206,8 @@ class SwarmRunner:
                 run_id=self.run_id,
                 idea_id=idea_id,
                 params=rr.params,
-                model=ModelHandle(client, role=name, idea_id=idea_id),
-                models_fn=lambda model_name: ModelHandle(self.clients[model_name], role=name, idea_id=idea_id),
+                model=ModelHandle(client, name, idea_id),
+                models_fn=lambda model_name: ModelHandle(self.clients[model_name], name, idea_id),
                 prompts=prompts,
                 run_dir=self.store.run_dir,
                 publish_fn=publish,

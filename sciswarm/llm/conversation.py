@@ -1,29 +1,29 @@
 """What a role uses to talk to its model: plain text, validated JSON, multi-turn conversations.
 
-It wraps any AutoGen ChatCompletionClient, sets the call context (role, idea, stage) that the
-ledger uses for accounting, and turns malformed JSON into bounded re-asks.
+A ``ModelHandle`` binds a ModelClient to a role and idea: it sets the call context (role, idea, stage) the
+ledger accounts by. ``Conversation.say_json`` asks for JSON of a pydantic schema (sent to the provider as
+structured output where supported) and turns malformed replies into bounded re-asks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, TypeVar
 
-from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel, ValidationError
 
 from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import CALL_CONTEXT, CallContext
+from sciswarm.llm.types import ChatMessage, Image, ModelClient
 
 T = TypeVar("T", bound=BaseModel)
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
 
 
 class ModelOutputError(ExpectedFailure, RuntimeError):
     """The model kept answering something we could not use."""
-
-
-_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
 
 
 def extract_json(text: str) -> Any:
@@ -48,25 +48,26 @@ def extract_json(text: str) -> Any:
     raise ValueError(f"no JSON found in the reply ({last_error})")
 
 
+@dataclasses.dataclass
 class ModelHandle:
-    def __init__(self, client: ChatCompletionClient, *, role: str, idea_id: str, json_retries: int = 2) -> None:
-        self.client = client
-        self.role = role
-        self.idea_id = idea_id
-        self.json_retries = json_retries
-        self.extra_create_args: dict[str, Any] = {}
+    client: ModelClient
+    role: str
+    idea_id: str
+    json_retries: int = 2
+    temperature: float | None = None
 
-    async def complete(self, messages: list[LLMMessage], *, stage: str = "", json_output: bool = False) -> str:
+    def with_temperature(self, temperature: float) -> ModelHandle:
+        return dataclasses.replace(self, temperature=temperature)
+
+    async def complete(
+        self, messages: list[ChatMessage], *, stage: str = "", json_schema: dict[str, Any] | None = None
+    ) -> str:
         token = CALL_CONTEXT.set(CallContext(role=self.role, idea_id=self.idea_id, stage=stage))
         try:
-            result = await self.client.create(
-                messages, json_output=json_output or None, extra_create_args=self.extra_create_args
-            )
+            reply = await self.client.complete(messages, json_schema=json_schema, temperature=self.temperature)
         finally:
             CALL_CONTEXT.reset(token)
-        if not isinstance(result.content, str):
-            raise ModelOutputError(f"{self.role}: expected text, the model asked to call tools")
-        return result.content
+        return reply.text
 
     async def ask(self, prompt: str, *, system: str | None = None, stage: str = "") -> str:
         return await self.conversation(system).say(prompt, stage=stage)
@@ -83,17 +84,25 @@ class Conversation:
 
     def __init__(self, handle: ModelHandle, system: str | None) -> None:
         self.handle = handle
-        self.messages: list[LLMMessage] = [SystemMessage(content=system)] if system else []
+        self.messages: list[ChatMessage] = [ChatMessage("system", system)] if system else []
 
-    async def say(self, prompt: str, *, stage: str = "") -> str:
-        self.messages.append(UserMessage(content=prompt, source="user"))
-        reply = await self.handle.complete(self.messages, stage=stage)
-        self.messages.append(AssistantMessage(content=reply, source=self.handle.role))
+    async def say(
+        self,
+        prompt: str,
+        *,
+        stage: str = "",
+        images: tuple[Image, ...] = (),
+        json_schema: dict[str, Any] | None = None,
+    ) -> str:
+        self.messages.append(ChatMessage("user", prompt, images))
+        reply = await self.handle.complete(self.messages, stage=stage, json_schema=json_schema)
+        self.messages.append(ChatMessage("assistant", reply))
         return reply
 
-    async def say_json(self, prompt: str, schema: type[T], *, stage: str = "") -> T:
+    async def say_json(self, prompt: str, schema: type[T], *, stage: str = "", images: tuple[Image, ...] = ()) -> T:
         """Ask; on invalid JSON or schema errors, say what was wrong and ask again (bounded)."""
-        reply = await self.say(prompt, stage=stage)
+        wanted = schema.model_json_schema()
+        reply = await self.say(prompt, stage=stage, images=images, json_schema=wanted)
         problems = ""
         for attempt in range(self.handle.json_retries + 1):
             try:
@@ -107,10 +116,10 @@ class Conversation:
                     + problems
                     + "\nReply again with only the corrected JSON object, nothing else.",
                     stage=f"{stage}/json-retry",
+                    json_schema=wanted,
                 )
         raise ModelOutputError(
-            f"no valid {schema.__name__} JSON after "
-            f"{self.handle.json_retries + 1} attempts; last problem: {problems}"
+            f"no valid {schema.__name__} JSON after {self.handle.json_retries + 1} attempts; last problem: {problems}"
         )
 
 

@@ -1,0 +1,207 @@
+"""Any LiteLLM model (anthropic/..., openai/..., ollama/..., an OpenAI-compatible api_base) behind ModelClient.
+
+Every attempt is metered; transient errors (429, 5xx, timeouts, connection) are retried with bounded,
+jittered exponential backoff (the SDK's own hidden retries are off). A JSON schema becomes the provider's
+structured-output mode where LiteLLM says the model supports it. Images go as base64 data URLs to models
+LiteLLM knows to have vision. litellm is imported lazily: it takes seconds to import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import os
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sciswarm.errors import ExpectedFailure
+from sciswarm.ledger import BudgetExceeded, Ledger
+from sciswarm.llm.metered import Metered
+from sciswarm.llm.types import ChatMessage, Image, Reply, Usage
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+TRANSIENT_NAMES = {
+    "RateLimitError",
+    "Timeout",
+    "APIConnectionError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+}
+
+
+class ModelCallError(ExpectedFailure, RuntimeError):
+    """A model call failed for good (non-transient error, or retries exhausted)."""
+
+
+def _litellm() -> Any:
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def is_transient(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status in TRANSIENT_STATUS:
+        return True
+    return type(exc).__name__ in TRANSIENT_NAMES or isinstance(exc, TimeoutError | ConnectionError)
+
+
+def supports_cache_control(model: str) -> bool:
+    """Providers whose prompt caching needs explicit breakpoints (OpenAI and others cache prefixes on their own)."""
+    m = model.lower()
+    return m.startswith("anthropic/") or (m.startswith(("bedrock/", "vertex_ai/")) and "claude" in m)
+
+
+def mark_stable_prefix(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put cache breakpoints on the system message and the first user message: the stable prefix
+    (role instructions, the idea's digest) that repeated calls share. LiteLLM passes them through."""
+    marked = [dict(m) for m in messages]
+    targets = [i for i, m in enumerate(marked) if m["role"] == "system"][:1]
+    targets += [i for i, m in enumerate(marked) if m["role"] == "user"][:1]
+    for i in targets:
+        content = marked[i].get("content")
+        if isinstance(content, str) and len(content) > 200:
+            marked[i]["content"] = [{"type": "text", "text": content, "cache_control": {"type": "ephemeral"}}]
+    return marked
+
+
+def image_url(image: Image) -> str:
+    data = image.read_bytes() if isinstance(image, Path) else image
+    kind = "jpeg" if data[:3] == b"\xff\xd8\xff" else "png"
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def to_openai(message: ChatMessage) -> dict[str, Any]:
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [{"type": "image_url", "image_url": {"url": image_url(i)}} for i in message.images]
+    return {"role": message.role, "content": parts}
+
+
+@functools.cache
+def _supports(what: str, model: str) -> bool:
+    try:
+        return bool(getattr(_litellm(), f"supports_{what}")(model=model))
+    except Exception:  # unknown to LiteLLM's map (self-hosted models): assume not
+        return False
+
+
+class LiteLLMClient(Metered):
+    def __init__(
+        self,
+        model: str,
+        *,
+        ledger: Ledger | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        timeout_s: float = 120.0,
+        max_retries: int = 4,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        semaphore: asyncio.Semaphore | None = None,
+        extra: Mapping[str, Any] | None = None,
+        prompt_caching: bool = True,
+    ) -> None:
+        super().__init__(model, ledger)
+        self.model = model
+        self._api_base, self._api_key = api_base, api_key
+        self._temperature, self._max_tokens = temperature, max_tokens
+        self._timeout_s = timeout_s
+        self._max_retries, self._backoff_base_s, self._backoff_max_s = max_retries, backoff_base_s, backoff_max_s
+        self._semaphore = semaphore or asyncio.Semaphore(8)
+        self._extra = dict(extra or {})
+        self._prompt_caching = prompt_caching
+
+    @property
+    def vision(self) -> bool:
+        return _supports("vision", self.model)
+
+    def request(
+        self, messages: list[ChatMessage], json_schema: dict[str, Any] | None, temperature: float | None
+    ) -> dict[str, Any]:
+        """The keyword arguments of litellm.acompletion for one call."""
+        body = [to_openai(m) for m in messages]
+        if self._prompt_caching and supports_cache_control(self.model):
+            body = mark_stable_prefix(body)
+        kw: dict[str, Any] = {
+            "model": self.model,
+            "messages": body,
+            "timeout": self._timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        optional = {
+            "api_base": self._api_base,
+            "api_key": self._api_key,
+            "temperature": self._temperature if temperature is None else temperature,
+            "max_tokens": self._max_tokens,
+        }
+        kw.update({k: v for k, v in optional.items() if v is not None})
+        if json_schema is not None and _supports("response_schema", self.model):
+            name = str(json_schema.get("title") or "reply")
+            kw["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "schema": json_schema}}
+        kw.update(self._extra)
+        return kw
+
+    def _cost(self, usage: Usage) -> float:
+        try:
+            p, c = _litellm().cost_per_token(
+                model=self.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+            )
+            return float(p + c)
+        except Exception:
+            return 0.0  # not in the cost map (local/self-hosted): tokens are still recorded
+
+    def _backoff(self, attempt: int) -> float:
+        delay: float = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+    async def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float | None = None,
+    ) -> Reply:
+        kw = self.request(messages, json_schema, temperature)
+        litellm = _litellm()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = self._before()
+            try:
+                async with self._semaphore:
+                    resp = await litellm.acompletion(**kw)
+            except BudgetExceeded:
+                raise
+            except Exception as exc:
+                self._failed(exc, started, attempt=attempt)
+                if is_transient(exc) and attempt <= self._max_retries:
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+            reply = _reply(resp)
+            self._succeeded(reply.usage, started, attempt=attempt, cost_usd=self._cost(reply.usage))
+            return reply
+
+
+def _reply(resp: Any) -> Reply:
+    usage = getattr(resp, "usage", None)
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Reply(
+        text=resp.choices[0].message.content or "",
+        usage=Usage(
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cached_tokens=int(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+        ),
+    )
