@@ -65,7 +65,7 @@ class Coder(Role[CoderParams]):
             await self._after_run(message)
 
     def _load_idea(self) -> None:
-        self.idea = json.loads((self.ctx.idea_dir / "idea.json").read_text())
+        self.idea = self.ctx.folder.idea() or {}
 
     def _system(self) -> str:
         if not self.idea:
@@ -94,7 +94,7 @@ class Coder(Role[CoderParams]):
             stage="plan",
         )
         self.plan = plan.runs[: self.params.max_runs]
-        (self.ctx.idea_dir / "plan.json").write_text(json.dumps(self.plan, indent=2))
+        self.ctx.folder.write_plan(self.plan)
         await self.ctx.publish(ExperimentPlan(runs=self.plan), parent=verdict)
         await self._implement(1, verdict)
 
@@ -103,7 +103,7 @@ class Coder(Role[CoderParams]):
 
     async def _implement(self, run: int, parent: Message) -> None:
         if not self.plan:
-            self.plan = json.loads((self.ctx.idea_dir / "plan.json").read_text())
+            self.plan = self.ctx.folder.plan()
         if run > len(self.plan):
             await self._finish(parent)
             return
@@ -199,8 +199,7 @@ class Coder(Role[CoderParams]):
             last_note = last_note or _notes(reply)
             await self._apply(conv, reply, stage="plot", target="plot.py")
         if last_note:
-            with (self.ctx.idea_dir / "notes.txt").open("a") as fh:
-                fh.write(f"Coder's notes on the last run: {last_note}\n")
+            self.ctx.folder.add_notes(f"Coder's notes on the last run: {last_note}\n")
         await self.ctx.publish(ExperimentsDone(runs=runs, notes_path="notes.txt"), parent=parent)
 
 

@@ -14,7 +14,7 @@ from sciswarm.agents.base import Role
 from sciswarm.agents.edits import EditError, apply_edits, parse_edits
 from sciswarm.agents.results import compact, read_results
 from sciswarm.errors import ExperimentError
-from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Figures, Message, SandboxExec
+from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Figures, Message
 from sciswarm.sandboxes.base import RunResult
 
 _BASELINE_LOCKS: dict[str, asyncio.Lock] = {}
@@ -66,22 +66,9 @@ class Experimenter(Role[ExperimenterParams]):
             await self._figures(message)
 
     async def _execute(self, folder: Path, argv: list[str], label: str) -> tuple[RunResult, float, int]:
-        spec = self.ctx.run_spec(argv)
-        sandbox = self.ctx.sandbox
-        logs = self.ctx.idea_dir / "logs" / label
-        logs.mkdir(parents=True, exist_ok=True)
-        res = await sandbox.run(folder, spec, on_output=self.ctx.output, log_dir=logs)
-        self.ctx.trace(
-            SandboxExec(
-                provider=sandbox.name,
-                command=argv,
-                exit_code=res.exit_code,
-                timed_out=res.timed_out,
-                oom_killed=res.oom_killed,
-                wall_s=res.wall_s,
-            )
-        )
-        return res, spec.timeout_s, spec.memory_mb
+        res = await self.ctx.lab.run(folder, argv, label=label)
+        limits = self.ctx.lab.limits(argv)
+        return res, limits.timeout_s, limits.memory_mb
 
     def _validate(self, folder: Path, run: int) -> dict[str, dict[str, float]]:
         from sciswarm.templates import validate_final_info
@@ -124,8 +111,7 @@ class Experimenter(Role[ExperimenterParams]):
         self._note(f"# Experiment notes\n\n## Run 0: baseline (unmodified template)\nResults: {baseline}\n")
 
     def _note(self, text: str) -> None:
-        with (self.ctx.idea_dir / "notes.txt").open("a") as fh:
-            fh.write(text + "\n")
+        self.ctx.folder.add_notes(text + "\n")
 
     async def _run(self, change: CodeChange) -> None:
         ws, run = self.ctx.workspace, change.run
@@ -154,8 +140,7 @@ class Experimenter(Role[ExperimenterParams]):
                 msg.error = f"the run exited 0 but {exc}"
         else:
             msg.error = describe_failure(res, timeout_s, mem, self.params.error_tail_chars)
-        plan_file = self.ctx.idea_dir / "plan.json"
-        plan = json.loads(plan_file.read_text()) if plan_file.exists() else []
+        plan = self.ctx.folder.plan()
         what = plan[run - 1] if 0 < run <= len(plan) else ""
         flag = "" if change.changed else " [WARNING: the code did not change for this run]"
         if msg.ok:
@@ -200,10 +185,7 @@ class Experimenter(Role[ExperimenterParams]):
         await self.ctx.publish(Figures(files=figures, descriptions=descriptions), parent=done)
 
     def _title(self) -> str:
-        try:
-            return str(json.loads((self.ctx.idea_dir / "idea.json").read_text()).get("Title", ""))
-        except (OSError, json.JSONDecodeError):
-            return ""
+        return str((self.ctx.folder.idea() or {}).get("Title", ""))
 
     async def _fix_plot(self, error: str) -> None:
         ws = self.ctx.workspace

@@ -69,7 +69,7 @@ class Ideator(Role[IdeatorParams]):
     def _template_files(self) -> tuple[dict[str, str], list[dict[str, object]], str]:
         tpl = self.ctx.template
         if tpl is None:
-            goal = self.ctx.settings.get("goal", "") or "Propose a small, testable machine-learning idea."
+            goal = self.ctx.flow.goal or "Propose a small, testable machine-learning idea."
             return {"system": "", "task_description": str(goal)}, [], ""
         prompt = json.loads((tpl / "prompt.json").read_text())
         seeds_file = tpl / "seed_ideas.json"
@@ -79,16 +79,10 @@ class Ideator(Role[IdeatorParams]):
         return prompt, seeds, code
 
     def _first_generation_count(self) -> int:
-        count = 0
-        for f in (self.ctx.run_dir / "ideas").glob("*/idea.json"):
-            try:
-                count += json.loads(f.read_text()).get("generation") == 1
-            except (OSError, json.JSONDecodeError):
-                continue
-        return count
+        return sum((folder.idea() or {}).get("generation") == 1 for folder in self.ctx.folder.ideas())
 
     def _known_names(self) -> set[str]:
-        return {p.name for p in (self.ctx.run_dir / "ideas").glob("*") if p.is_dir()}
+        return {folder.idea_id for folder in self.ctx.folder.ideas()}
 
     async def handle(self, message: Message) -> None:
         if isinstance(message, MetaReview):
@@ -99,7 +93,7 @@ class Ideator(Role[IdeatorParams]):
         if self.params.include_seeds:
             for seed in seeds:
                 await self._publish(IdeaSpec.model_validate(seed), message, generation=0)
-        limit = int(self.ctx.settings.get("max_ideas", 10))
+        limit = self.ctx.flow.max_ideas
         done = self._first_generation_count()  # > 0 only when a resumed run re-delivers Start
         for _ in range(max(0, min(self.params.num_ideas, limit) - done)):
             listing = "\n".join(f"- {a.get('Name')}: {a.get('Title')}" for a in archive) or "(none yet)"
@@ -130,13 +124,10 @@ class Ideator(Role[IdeatorParams]):
         return idea
 
     async def _follow_up(self, meta: MetaReview) -> None:
-        idea_file = self.ctx.idea_dir / "idea.json"
-        generation = 1
-        if idea_file.exists():
-            generation = int(json.loads(idea_file.read_text()).get("generation", 1))
+        prior = self.ctx.folder.idea() or {}
+        generation = int(prior.get("generation", 1))
         if generation >= self.params.generations:
             return
-        prior = json.loads(idea_file.read_text()) if idea_file.exists() else {}
         prompt, _seeds, _code = self._template_files()
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system", system=prompt.get("system", "")))
         text = self.ctx.prompts.render(
@@ -155,9 +146,7 @@ class Ideator(Role[IdeatorParams]):
         if idea_id in self._known_names():
             self.ctx.log(f"duplicate idea name '{idea.Name}' rejected", "warning")
             return False
-        folder = self.ctx.run_dir / "ideas" / idea_id
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "idea.json").write_text(json.dumps({**idea.model_dump(), "generation": generation}, indent=2))
+        self.ctx.folder.sibling(idea_id).write_idea({**idea.model_dump(), "generation": generation})
         await self.ctx.publish(
             Idea(
                 idea_id=idea_id,

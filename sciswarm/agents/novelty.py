@@ -34,14 +34,9 @@ class NoveltyCritic(Role[NoveltyParams]):
     async def handle(self, message: Message) -> None:
         assert isinstance(message, Idea)
         verdict, reason, compared = await self._decide(message)
-        proceed = verdict == "novel" or (
-            verdict == "unknown" and bool(self.ctx.settings.get("proceed_on_unknown_novelty", True))
-        )
+        proceed = verdict == "novel" or (verdict == "unknown" and self.ctx.flow.proceed_on_unknown_novelty)
         out = NoveltyVerdict(verdict=verdict, reason=reason, compared=compared, proceed=proceed)
-        self.ctx.idea_dir.mkdir(parents=True, exist_ok=True)
-        (self.ctx.idea_dir / "novelty.json").write_text(
-            json.dumps(out.model_dump(include={"verdict", "reason", "compared", "proceed"}), indent=2)
-        )
+        self.ctx.folder.write_novelty(out.model_dump(mode="json", include={"verdict", "reason", "compared", "proceed"}))
         await self.ctx.publish(out, parent=message)
 
     async def _decide(self, idea: Idea) -> tuple[Literal["novel", "not novel", "unknown"], str, list[PaperRef]]:
@@ -51,7 +46,7 @@ class NoveltyCritic(Role[NoveltyParams]):
         rounds = self.params.max_rounds
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system", rounds=rounds))
         idea_json = json.dumps({"Name": idea.name, "Title": idea.title, "Experiment": idea.experiment}, indent=2)
-        prompt = self.ctx.prompts.render("first", task=self.ctx.settings.get("goal", ""), idea=idea_json, rounds=rounds)
+        prompt = self.ctx.prompts.render("first", task=self.ctx.flow.goal, idea=idea_json, rounds=rounds)
         seen: dict[str, PaperRef] = {}
         for rnd in range(1, rounds + 1):
             step = await conv.say_json(prompt, Step, stage="novelty")

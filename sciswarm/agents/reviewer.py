@@ -151,13 +151,11 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
         return meta
 
     def _save(self, reviews: list[ReviewScores], meta: ReviewScores, revision: int) -> None:
-        path = self.ctx.idea_dir / "reviews.json"
-        self.ctx.idea_dir.mkdir(parents=True, exist_ok=True)
-        history = json.loads(path.read_text()).get("history", []) if path.exists() else []
+        history = (self.ctx.folder.reviews() or {}).get("history", [])
         record = {
             "revision": revision,
             "reviews": [r.model_dump() for r in reviews],
             "meta_review": meta.model_dump(),
         }
         history = [h for h in history if h.get("revision") != revision] + [record]
-        path.write_text(json.dumps({**record, "history": history}, indent=2))
+        self.ctx.folder.write_reviews({**record, "history": history})

@@ -79,7 +79,7 @@ class Writer(Role[WriterParams]):
 
     @property
     def paper_dir(self) -> Path:
-        return self.ctx.idea_dir / "paper"
+        return self.ctx.folder.paper
 
     @property
     def tex_path(self) -> Path:
@@ -131,9 +131,8 @@ class Writer(Role[WriterParams]):
         return "\n".join(f"- {k}: {v}" for k, v in data.items()) or "(none)"
 
     def _digest(self) -> str:
-        idea = json.loads((self.ctx.idea_dir / "idea.json").read_text())
-        notes_file = self.ctx.idea_dir / "notes.txt"
-        notes = notes_file.read_text() if notes_file.exists() else "(no notes)"
+        idea = self.ctx.folder.idea() or {}
+        notes = self.ctx.folder.notes() or "(no notes)"
         if len(notes) > self.params.max_notes_chars:
             notes = notes[: self.params.max_notes_chars] + "\n[... notes truncated]"
         return self.ctx.prompts.render(

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciswarm.events import OutputLine, Trace
 from sciswarm.sandboxes.base import RunSpec, Sandbox
 from sciswarm.sandboxes.spec import spec_from_config
 from sciswarm.swarm.config import SwarmConfig
@@ -71,9 +70,6 @@ class Services:
 
                 self._literature = LiteratureSearch.from_config(self.cfg.literature, Path(self.cfg.base_dir))
         return self._literature
-
-    def output(self, role: str, idea_id: str, stream: str, line: str, trace: Callable[[Trace], None]) -> None:
-        trace(OutputLine(idea_id=idea_id, sender=role, stream=stream, line=line))
 
     async def close(self) -> None:
         if self._literature is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sciswarm.swarm.config import ConfigError, load_config
-from sciswarm.swarm.runner import resolve_roles
+from sciswarm.swarm.roles import resolve_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/custom_role/swarm.yaml"
