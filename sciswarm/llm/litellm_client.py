@@ -13,7 +13,7 @@ import base64
 import functools
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,17 @@ TRANSIENT_NAMES = {
 
 class ModelCallError(ExpectedFailure, RuntimeError):
     """A model call failed for good (non-transient error, or retries exhausted)."""
+
+
+CallGuard = Callable[[str, str | None], None]
+_guards: list[CallGuard] = []
+
+
+def add_call_guard(guard: CallGuard) -> Callable[[], None]:
+    """``guard(model, api_base)`` runs before every provider request and may raise to refuse it (the test kit's
+    live-call guard uses this). Returns a function that removes it."""
+    _guards.append(guard)
+    return lambda: _guards.remove(guard)
 
 
 def _litellm() -> Any:
@@ -173,6 +184,8 @@ class LiteLLMClient(Metered):
         temperature: float | None = None,
     ) -> Reply:
         kw = self.request(messages, json_schema, temperature)
+        for guard in list(_guards):
+            guard(self.model, self._api_base)
         litellm = _litellm()
         attempt = 0
         while True:

@@ -1,0 +1,46 @@
+"""A lab for role tests: no sandbox, each run answered by a Python function that may write files into the
+workspace as the experiment would (e.g. ``run_1/final_info.json``)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sciswarm.agents.ports import Lab
+from sciswarm.sandboxes.base import RunResult, RunSpec
+
+Experiment = Callable[[Path, list[str]], RunResult | int | Awaitable[RunResult | int]]
+
+
+def result(exit_code: int = 0, *, stderr: str = "", stdout: str = "", timed_out: bool = False) -> RunResult:
+    return RunResult(
+        exit_code=exit_code,
+        stdout_tail=stdout,
+        stderr_tail=stderr,
+        timed_out=timed_out,
+        oom_killed=False,
+        wall_s=0.0,
+        files_produced=[],
+    )
+
+
+@dataclass
+class FakeLab(Lab):
+    """``experiment(workspace, argv)`` plays the run: returns a RunResult or an exit code. ``runs`` keeps
+    every (argv, label) in order. Limits are those of a default RunSpec unless given."""
+
+    experiment: Experiment = field(default=lambda workspace, argv: 0)
+    spec: RunSpec = field(default_factory=lambda: RunSpec(argv=["python"]))
+    runs: list[tuple[list[str], str]] = field(default_factory=list)
+
+    def limits(self, argv: list[str] | None = None) -> RunSpec:
+        return self.spec
+
+    async def run(self, workspace: Path, argv: list[str], *, label: str) -> RunResult:
+        self.runs.append((list(argv), label))
+        out = self.experiment(workspace, list(argv))
+        if inspect.isawaitable(out):
+            out = await out
+        return out if isinstance(out, RunResult) else result(int(out))
