@@ -366,3 +366,9 @@ class RunStatus(Trace):
 
     def summary(self) -> str:
         return f"run {self.status}{': ' + self.reason if self.reason else ''}"
+
+
+TRACE_TYPES: dict[str, type[Trace]] = {
+    cls.model_fields["kind"].default: cls for cls in (ModelCall, SandboxExec, OutputLine, Log, RunStatus, Handled)
+}
+TRACE_KINDS = frozenset(TRACE_TYPES)  # transcript records that are not bus messages

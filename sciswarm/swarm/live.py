@@ -11,7 +11,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from sciswarm.swarm.render import TRACE_KINDS, clock, summarize
+from sciswarm.events import TRACE_KINDS
+from sciswarm.swarm.render import clock, summarize
 
 ROLE_COLORS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta"]
 LEVEL_STYLE = {"info": "dim", "warning": "bold yellow", "error": "bold red"}

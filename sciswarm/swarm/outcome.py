@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from sciswarm.errors import one_line
-from sciswarm.swarm.render import TRACE_KINDS
+from sciswarm.events import TRACE_KINDS
 
 Outcome = Literal["done", "dropped", "failed", "unfinished"]
 SWARM = "swarm"

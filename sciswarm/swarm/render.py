@@ -5,19 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from sciswarm.events import MESSAGE_ADAPTER, Handled, Log, ModelCall, OutputLine, RunStatus, SandboxExec
-
-TRACE_TYPES: dict[str, type[BaseModel]] = {
-    "model_call": ModelCall,
-    "sandbox_exec": SandboxExec,
-    "output": OutputLine,
-    "log": Log,
-    "run_status": RunStatus,
-    "handled": Handled,
-}
-TRACE_KINDS = frozenset(TRACE_TYPES)
+from sciswarm.events import MESSAGE_ADAPTER, TRACE_TYPES
 
 
 def summarize(record: dict[str, Any]) -> str:

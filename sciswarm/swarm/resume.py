@@ -18,10 +18,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from sciswarm.events import MESSAGE_ADAPTER, Message, Raw
+from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Message, Raw
 from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.swarm.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
-from sciswarm.swarm.render import TRACE_KINDS
 from sciswarm.swarm.store import read_transcript
 
 

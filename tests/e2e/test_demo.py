@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e.golden import conversation
 from support.fake_scholar import FakeScholar, fail
 
 from sciswarm.paper import extract_text, page_count
@@ -47,6 +48,9 @@ def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path, baseli
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["status"] == "completed"
     assert meta["totals"]["by_stage"], "tokens per role and stage are recorded"
+    # the golden transcript: the same messages from the same senders in the same order, the same model calls
+    golden = json.loads((Path(__file__).parent / "golden_demo.json").read_text())
+    assert conversation(run_dir) == golden, "the demo's conversation changed (see tests/e2e/golden.py)"
     transcript = (run_dir / "transcript.jsonl").read_text()
     assert '"scripted": true' in transcript and "SCRIPTED" in transcript
 
