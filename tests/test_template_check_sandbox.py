@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
+from sciswarm.run.config import SwarmConfig
+from sciswarm.run.services import Services
+from sciswarm.sandboxes.config import SandboxConfig
 from sciswarm.sandboxes.factory import docker_available
 from sciswarm.sandboxes.image import DEFAULT_IMAGE, build_image
 from sciswarm.sandboxes.spec import spec_from_config
-from sciswarm.swarm.config import SandboxConfig, SwarmConfig
-from sciswarm.swarm.services import Services
 
 SECRET = "hunter2"
 SCISWARM = Path(sys.executable).with_name("sciswarm")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sciswarm.cli.template import app
 from sciswarm.sandboxes.base import RunResult, RunSpec
-from sciswarm.template_cli import app
 from sciswarm.templates import (
     FinalInfoError,
     TemplateError,

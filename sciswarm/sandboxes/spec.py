@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sciswarm.sandboxes.base import RunSpec
 
 if TYPE_CHECKING:
-    from sciswarm.swarm.config import SandboxConfig
+    from sciswarm.sandboxes.config import SandboxConfig
 
 
 def spec_from_config(config: SandboxConfig, argv: list[str], *, timeout_s: float | None = None) -> RunSpec:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from sciswarm.sandboxes.base import RunResult, Sandbox, SandboxError
-from sciswarm.swarm.config import SandboxConfig
+from sciswarm.sandboxes.config import SandboxConfig
 from sciswarm.templates.errors import FinalInfoError, TemplateError
 from sciswarm.templates.files import copy_template
 from sciswarm.templates.final_info import has_nonfinite, read_final_info

@@ -11,7 +11,7 @@ from sciswarm.sandboxes.spec import spec_from_config
 from sciswarm.templates.report import CheckStatus
 
 if TYPE_CHECKING:
-    from sciswarm.swarm.config import SandboxConfig
+    from sciswarm.sandboxes.config import SandboxConfig
 
 Runner = Callable[[Path, list[str], float], Awaitable[RunResult]]
 """Runs argv with cwd=workspace under a timeout (seconds): e.g. through a Sandbox (see sandbox_runner)."""

@@ -24,9 +24,9 @@ from support.tiny_pdf import write_pdf as tiny_pdf
 from sciswarm.agents.base import Role
 from sciswarm.agents.writer import PARTS
 from sciswarm.events import MESSAGE_ADAPTER, Message
-from sciswarm.swarm.config import load_config
-from sciswarm.swarm.runner import SwarmRunner
-from sciswarm.swarm.store import read_transcript
+from sciswarm.run.config import load_config
+from sciswarm.run.runner import SwarmRunner
+from sciswarm.run.store import read_transcript
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TINY_TEMPLATE = FIXTURES / "tiny_template"

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from agent_support import review_json, tiny_pdf
 
-from sciswarm.swarm.store import read_transcript
+from sciswarm.run.store import read_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 PANEL = {"num_reviewers": 2, "num_reflections": 1, "parallel": False, "improvement_rounds": 2}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
-from sciswarm.sandboxes.cli import app
+from sciswarm.cli.sandbox import app
 from sciswarm.sandboxes.conformance import UNSAFE, render_table, run_suite
 from sciswarm.sandboxes.local import LocalSandbox
 

@@ -1,0 +1,222 @@
+"""The swarm YAML file -> a validated pydantic model, with `-o key.path=value` overrides.
+
+Relative paths in the file (template, scripted replies, literature cache) are resolved
+against the folder of the YAML file; `runs_dir` is relative to the working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sciswarm.ledger import Budget
+from sciswarm.literature.config import LiteratureConfig
+from sciswarm.sandboxes.config import SandboxConfig
+
+
+class ConfigError(ValueError):
+    """A config problem, worded for the person who wrote the file."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(Strict):
+    model: str = Field(description="LiteLLM model string, e.g. anthropic/claude-sonnet-4-5, or 'scripted'")
+    script: str | None = Field(default=None, description="scripted replies YAML (model: scripted)")
+    api_base: str | None = None
+    api_key_env: str | None = Field(default=None, description="env var holding the API key")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    prompt_caching: bool = Field(default=True, description="mark the stable prompt prefix for provider caching")
+
+    @model_validator(mode="after")
+    def _scripted_needs_script(self) -> ModelSpec:
+        if self.model == "scripted" and not self.script:
+            raise ValueError("a scripted model needs 'script: <replies.yaml>'")
+        return self
+
+
+class RoleSpec(Strict):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="the role's name on the bus (sender)")
+    use: str | None = Field(
+        default=None, description="built-in role, entry point name, or 'package.module:Class'; default: name"
+    )
+    model: str = "default"
+    subscribes: list[str] | None = None
+    publishes: list[str] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class FlowConfig(Strict):
+    max_messages: int = Field(default=2000, ge=1)
+    max_ideas: int = Field(default=10, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0, description="wall-time limit of the whole run")
+    model_concurrency: int = Field(default=4, ge=1)
+    proceed_on_unknown_novelty: bool = True
+
+
+class SwarmConfig(Strict):
+    name: str = "swarm"
+    description: str = ""
+    template: str | None = None
+    runs_dir: str = "runs"
+    models: dict[str, ModelSpec]
+    roles: list[RoleSpec] = Field(min_length=1)
+    flow: FlowConfig = Field(default_factory=FlowConfig)
+    budget: Budget = Field(default_factory=Budget)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    literature: LiteratureConfig = Field(default_factory=LiteratureConfig)
+    base_dir: str = Field(default=".", description="set by the loader: folder of the YAML file")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"model": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> SwarmConfig:
+        names = [r.name for r in self.roles]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"role names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def model_problems(self) -> list[str]:
+        defined = ", ".join(sorted(self.models)) or "none"
+        return [
+            f"  - roles[{i}] ({r.name}).model: no model named '{r.model}' (models defines: {defined})"
+            for i, r in enumerate(self.roles)
+            if r.model not in self.models
+        ]
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
+
+    def role(self, name: str) -> RoleSpec:
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                name = node[item].get("name")
+                if name:
+                    label = f"[{item}] ({name})"
+            parts.append(label)
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            if item in {"function-after[_scripted_needs_script()]"} or item.startswith("function-"):
+                continue
+            parts.append(("." if parts else "") + item)
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def format_validation_error(source: str, exc: ValidationError, data: Any) -> str:
+    lines = [f"{source}: invalid swarm config ({exc.error_count()} problem(s)):"]
+    for err in exc.errors():
+        loc = _format_loc(tuple(err["loc"]), data)
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        shown = ""
+        if err["type"] not in {"missing", "value_error"} and not isinstance(got, dict | list):
+            shown = f" (got {got!r})"
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        lines.append(f"  - {loc}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key.path=value")
+    key, raw = text.split("=", 1)
+    if not key.strip():
+        raise ConfigError(f"override '{text}' has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set data[path] = value; list items are addressed by index or by their `name`."""
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        where = ".".join(path[: i + 1])
+        if isinstance(node, list):
+            idx = _list_index(node, part, where)
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ConfigError(f"override {'.'.join(path)}: '{where}' is not a mapping or list")
+
+
+def _list_index(items: list[Any], part: str, where: str) -> int:
+    if part.isdigit():
+        if int(part) >= len(items):
+            raise ConfigError(f"override: index {where} is out of range ({len(items)} items)")
+        return int(part)
+    for idx, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return idx
+    raise ConfigError(f"override: no list item named '{part}' at '{where}'")
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> SwarmConfig:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    for text_override in overrides or []:
+        keys, value = parse_override(text_override)
+        apply_override(data, keys, value)
+    data["base_dir"] = str(path.resolve().parent)
+    try:
+        cfg = SwarmConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(str(path), exc, data)) from exc
+    problems = cfg.model_problems()
+    if problems:
+        raise ConfigError(f"{path}: invalid swarm config ({len(problems)} problem(s)):\n" + "\n".join(problems))
+    return cfg

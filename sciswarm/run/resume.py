@@ -1,0 +1,98 @@
+"""Resume a run after a crash or Ctrl-C without redoing finished work.
+
+The transcript says which messages were published and which role finished reacting to which
+message (`handled` records). On resume, every (message, subscribed role) pair with no `handled`
+record is delivered again to that role's instance for the message's idea; everything else is
+left alone. Roles keep their state on disk (plan.json, run_i/, paper/, reviews.json), so a
+redelivered message picks up from there. Scripted models skip the replies already consumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Message, Raw
+from sciswarm.run.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
+from sciswarm.run.store import read_transcript
+from sciswarm.sandboxes.procs import pid_alive
+
+
+class Subscriber(Protocol):
+    """What planning needs of a resolved role."""
+
+    subscribes: list[str]
+
+    @property
+    def name(self) -> str: ...
+
+
+def parse_message(record: dict[str, Any]) -> Message | None:
+    """A bus message from a transcript record (None for trace events)."""
+    if record.get("kind") in TRACE_KINDS:
+        return None
+    data = {k: v for k, v in record.items() if k != "summary"}
+    try:
+        message: Message = MESSAGE_ADAPTER.validate_python(data)
+    except ValidationError:
+        try:
+            message = Raw.model_validate(data)
+        except ValidationError:
+            return None
+    return message
+
+
+@dataclass
+class ResumePlan:
+    pending: list[tuple[Message, str]] = field(default_factory=list)  # (message, role name)
+    consumed: Counter[str] = field(default_factory=Counter)  # model calls of finished handlers, per role
+    published: int = 0
+
+
+def plan_resume(records: list[dict[str, Any]], roles: dict[str, list[str]]) -> ResumePlan:
+    """`roles`: role name -> the kinds it subscribes to (as configured now)."""
+    plan = ResumePlan()
+    handled: set[tuple[str, str]] = set()
+    messages: list[Message] = []
+    for rec in records:
+        if rec.get("kind") == "handled":
+            handled.add((str(rec.get("sender")), str(rec.get("message_id"))))
+            plan.consumed[str(rec.get("sender"))] += int(rec.get("model_calls", 0))
+            continue
+        message = parse_message(rec)
+        if message is not None:
+            messages.append(message)
+    plan.published = len(messages)
+    for message in messages:
+        for role, kinds in roles.items():
+            if message.kind in kinds and role != message.sender and (role, message.id) not in handled:
+                plan.pending.append((message, role))
+    return plan
+
+
+def load_run(run_dir: Path, overrides: list[str]) -> tuple[SwarmConfig, dict[str, Any], list[dict[str, Any]]]:
+    """The run's own resolved config (plus overrides), its run.json and its transcript."""
+    meta_file = run_dir / "run.json"
+    try:
+        meta: dict[str, Any] = json.loads(meta_file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{run_dir}: not a resumable run (cannot read run.json: {exc})") from exc
+    pid = meta.get("pid")
+    if meta.get("status") == "running" and isinstance(pid, int) and pid_alive(pid) and pid != os.getpid():
+        raise ConfigError(f"{run_dir}: the run is still running (pid {pid}); follow it with `sciswarm watch`")
+    data = dict(meta.get("config") or {})
+    for text in overrides:
+        keys, value = parse_override(text)
+        apply_override(data, keys, value)
+    try:
+        cfg = SwarmConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(str(meta_file), exc, data)) from exc
+    records = list(read_transcript(run_dir / "transcript.jsonl"))
+    return cfg, meta, records

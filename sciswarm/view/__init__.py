@@ -1,0 +1,1 @@
+"""Watching a swarm: the transcript rendered for people, in the terminal and in the browser."""
