@@ -11,28 +11,24 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
+from sciswarm.agents.paper_parts import (
+    PARTS,
+    extract_latex,
+    for_prompt,
+    outline,
+    parts_for,
+    put,
+    restore,
+    text_of,
+)
 from sciswarm.agents.results import finished_runs
 from sciswarm.errors import PaperBuildError, SetupError
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.checks import cited_keys
-from sciswarm.paper.sections import TexDocument, part_key
+from sciswarm.paper.sections import TexDocument
 
 if TYPE_CHECKING:
     from sciswarm.paper.latex import CompileResult
-
-PARTS = [
-    "Title and Abstract",
-    "Introduction",
-    "Background",
-    "Method",
-    "Experimental Setup",
-    "Results",
-    "Conclusion",
-    "Related Work",
-]
-_FENCE = re.compile(r"```(?:latex|tex)?\s*\n(.*?)```", re.DOTALL)
-_QUOTED = re.compile(r"[`']([^`'\n]+)'")  # what a check or the compiler quotes: `path', 'key'
-_NEAR = re.compile(r"\[near: (.+)\]$")  # LatexIssue's source context
 
 
 class WriterParams(BaseModel):
@@ -56,13 +52,6 @@ class CiteQuery(BaseModel):
 class RevisePlan(BaseModel):
     parts: list[str] = Field(default_factory=list)
     plan: str = ""
-
-
-def extract_latex(reply: str) -> str:
-    m = _FENCE.search(reply)
-    body = m.group(1) if m else reply
-    body = re.sub(r"^\s*\\section\*?\{[^}]*\}\s*(\\label\{[^}]*\})?\s*\n", "", body)
-    return body.strip()
 
 
 class Writer(Role[WriterParams]):
@@ -152,46 +141,6 @@ class Writer(Role[WriterParams]):
     def _save(self, doc: TexDocument) -> None:
         self.tex_path.write_text(doc.text)
 
-    @staticmethod
-    def _text(doc: TexDocument, part: str) -> str:
-        """The LaTeX body of one part (the abstract for "Title and Abstract")."""
-        return doc.get_abstract() if part == "Title and Abstract" else doc.get_section(part)
-
-    @staticmethod
-    def _part_named(where: str) -> str:
-        """The writer part for a name the document reports (a section header, or "Abstract")."""
-        if where == "Abstract":
-            return "Title and Abstract"  # not a new \section{Abstract}
-        return next((p for p in PARTS if part_key(p) == part_key(where)), where)
-
-    def _get(self, doc: TexDocument, part: str) -> str:
-        if part == "Title and Abstract":
-            return f"TITLE: {doc.get_title()}\n```latex\n{doc.get_abstract()}\n```"
-        return doc.get_section(part)
-
-    def _put(self, doc: TexDocument, part: str, reply: str) -> int:
-        if part == "Title and Abstract":
-            m = re.search(r"TITLE:\s*(.+)", reply)
-            if m:
-                doc.set_title(m.group(1).strip())
-            body = extract_latex(reply.split("\n", 1)[1] if m and "```" not in reply else reply)
-            doc.set_abstract(body)
-            return len(body)
-        body = extract_latex(reply)
-        doc.set_section(part, body)
-        return len(body)
-
-    def _outline(self, doc: TexDocument, skip: str = "") -> str:
-        lines = []
-        for part in PARTS:
-            if part == skip:
-                continue
-            text = self._text(doc, part)
-            first = " ".join(text.split())[:160]
-            cites = sorted(cited_keys(text))
-            lines.append(f"- {part}: {first or '(empty)'}" + (f" [cites: {', '.join(cites)}]" if cites else ""))
-        return "\n".join(lines)
-
     # ---- the pipeline ---------------------------------------------------
     async def handle(self, message: Message) -> None:
         if isinstance(message, Figures):
@@ -215,13 +164,13 @@ class Writer(Role[WriterParams]):
                 self._digest()
                 + "\n\n"
                 + self.ctx.prompts.render(
-                    "section", part=part, tips=self._tip(part, tips), others=self._outline(doc, skip=part)
+                    "section", part=part, tips=self._tip(part, tips), others=outline(doc, skip=part)
                 )
             )
             reply = await conv.say(prompt, stage=f"write/{part}")
             if self.params.refine:
                 reply = await conv.say(self.ctx.prompts.render("refine"), stage=f"refine/{part}")
-            chars = self._put(doc, part, reply)
+            chars = put(doc, part, reply)
             if part == "Results" and self.has_table and "results_table" not in doc.text:
                 doc.append_to_section("Results", "\\input{results_table}")
             self._save(doc)
@@ -247,7 +196,7 @@ class Writer(Role[WriterParams]):
                     "cite_query",
                     round=rnd,
                     rounds=rounds,
-                    outline=self._outline(doc),
+                    outline=outline(doc),
                     keys=", ".join(self._keys()),
                 ),
                 CiteQuery,
@@ -299,41 +248,14 @@ class Writer(Role[WriterParams]):
                 "fix",
                 part=part,
                 problems=problems,
-                body=self._get(doc, part),
+                body=for_prompt(doc, part),
                 figures=figures,
                 keys=", ".join(self._keys()) or "(none)",
             ),
             stage=stage,
         )
-        self._put(doc, part, reply)
+        put(doc, part, reply)
         self._save(doc)
-
-    def _part_holding(self, doc: TexDocument, problem: str, line: int | None = None) -> str | None:
-        """The written part a problem is in: by its line in the main file, else by the text it quotes (a path
-        the compiler refused, a cite key, a figure name, the source near the error)."""
-        if line is not None:
-            where = doc.part_at_line(line)
-            if where is not None:
-                return self._part_named(where)
-        quoted = [t for t in _QUOTED.findall(problem) if len(t.strip()) >= 3]
-        near = _NEAR.search(problem)
-        if near:
-            quoted.append(near.group(1).strip())
-        for part in PARTS:
-            body = self._text(doc, part)
-            if any(t in body for t in quoted) or (part in problem):
-                return part
-        return None
-
-    def _parts_for(self, problems: list[tuple[str, int | None]]) -> dict[str, list[str]]:
-        """Problems grouped by the part that holds them; problems in no written part are left out."""
-        doc = self._doc()
-        found: dict[str, list[str]] = {}
-        for problem, line in problems:
-            part = self._part_holding(doc, problem, line)
-            if part is not None:
-                found.setdefault(part, []).append(problem)
-        return found
 
     async def _compile_and_publish(self, parent: Message, *, revision: int) -> None:
         from sciswarm.paper import check_paper, compile_pdf, list_keys, page_count
@@ -343,7 +265,7 @@ class Writer(Role[WriterParams]):
         for rnd in range(self.params.fix_rounds + 1):
             problems = check_paper(self.paper_dir, self.params.main)
             if problems and rnd < self.params.fix_rounds:
-                targets = self._parts_for([(p, None) for p in problems])
+                targets = parts_for(self._doc(), [(p, None) for p in problems])
                 if targets:
                     self.ctx.log(
                         f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
@@ -355,13 +277,14 @@ class Writer(Role[WriterParams]):
             result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
             if result.ok:
                 break
-            by_part = self._parts_for(
+            by_part = parts_for(
+                self._doc(),
                 [
                     (str(issue), issue.line)
                     for issue in result.errors
                     # an error inside results_table.tex (code wrote it, not the model) is no part's
                     if not issue.file or Path(issue.file).name == self.params.main
-                ]
+                ],
             )
             broken = list(by_part)
             if rnd == self.params.fix_rounds:
@@ -416,12 +339,9 @@ class Writer(Role[WriterParams]):
         result: CompileResult | None = None
         for part in [*broken, *(p for p in PARTS if p not in broken)]:
             doc = self._doc()
-            if self._text(doc, part) == self._text(good, part):
+            if text_of(doc, part) == text_of(good, part):
                 continue
-            if part == "Title and Abstract":
-                doc.set_abstract(good.get_abstract())
-            else:
-                doc.set_section(part, good.get_section(part))
+            restore(doc, part, good)
             self._save(doc)
             reverted.append(part)
             result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
@@ -452,10 +372,10 @@ class Writer(Role[WriterParams]):
         for part in [p for p in plan.parts if p in PARTS]:
             doc = self._doc()
             reply = await conv.say(
-                self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=self._get(doc, part)),
+                self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=for_prompt(doc, part)),
                 stage=f"revise/{part}",
             )
-            self._put(doc, part, reply)
+            put(doc, part, reply)
             self._save(doc)
 
 
