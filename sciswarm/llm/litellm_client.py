@@ -136,6 +136,44 @@ class LiteLLMClient(Metered):
     def vision(self) -> bool:
         return _supports("vision", self.model)
 
+    # read-only views of the settings (for clients built over the same model, e.g. sciswarm.interop)
+    @property
+    def api_base(self) -> str | None:
+        return self._api_base
+
+    @property
+    def api_key(self) -> str | None:
+        return self._api_key
+
+    @property
+    def temperature(self) -> float | None:
+        return self._temperature
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self._max_tokens
+
+    @property
+    def timeout_s(self) -> float:
+        return self._timeout_s
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    @property
+    def backoff_base_s(self) -> float:
+        return self._backoff_base_s
+
+    @property
+    def prompt_caching(self) -> bool:
+        return self._prompt_caching
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        """The swarm's bound on concurrent model calls, shared by every client of this model."""
+        return self._semaphore
+
     def request(
         self, messages: list[ChatMessage], json_schema: dict[str, Any] | None, temperature: float | None
     ) -> dict[str, Any]:

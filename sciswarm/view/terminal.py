@@ -11,50 +11,11 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from sciswarm.events import TRACE_KINDS
 from sciswarm.view.render import clock, summarize
+from sciswarm.view.tally import Tally
 
 ROLE_COLORS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta"]
 LEVEL_STYLE = {"info": "dim", "warning": "bold yellow", "error": "bold red"}
-
-
-class Tally:
-    """Running totals shown in the footer (also used by `watch`)."""
-
-    def __init__(self) -> None:
-        self.tokens = 0
-        self.cost = 0.0
-        self.calls = 0
-        self.messages = 0
-        self.ideas: dict[str, str] = {}  # idea_id -> last message kind
-        self.status = "running"
-        self.scripted = False
-
-    def add(self, rec: dict[str, Any]) -> None:
-        kind = rec.get("kind")
-        if kind == "model_call" and rec.get("ok", True):
-            self.tokens += int(rec.get("prompt_tokens", 0)) + int(rec.get("completion_tokens", 0))
-            self.cost += float(rec.get("cost_usd", 0.0))
-            self.calls += 1
-            self.scripted = self.scripted or bool(rec.get("scripted"))
-        elif kind == "run_status":
-            self.status = str(rec.get("status"))
-        elif kind not in TRACE_KINDS:
-            self.messages += 1
-            idea = str(rec.get("idea_id", "swarm"))
-            if idea != "swarm":
-                self.ideas[idea] = str(kind)
-
-    def footer(self, started: float | None = None) -> Text:
-        label = " (scripted)" if self.scripted else ""
-        elapsed = f" | {time.time() - started:.0f}s" if started else ""
-        text = Text.from_markup(
-            f"[bold]{self.status}[/] | {self.messages} messages | {self.calls} model calls{label} | "
-            f"{self.tokens:,} tokens | ${self.cost:.4f}{elapsed}"
-        )
-        for idea, kind in self.ideas.items():
-            text.append(f"\n  {idea}: last {kind}")
-        return text
 
 
 class LineFormatter:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from sciswarm.run.store import FINAL_STATUSES
 from sciswarm.sandboxes.procs import pid_alive
-from sciswarm.view.terminal import LineFormatter, Tally
+from sciswarm.view.follow import Follower
+from sciswarm.view.tally import Tally
+from sciswarm.view.terminal import LineFormatter
 
 
 def _status(run_dir: Path) -> tuple[str, int | None]:
@@ -27,41 +28,25 @@ def watch(run_dir: Path, console: Console | None = None, *, follow: bool = True,
     path = run_dir / "transcript.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a sciswarm run (no transcript.jsonl)")
-    fmt, tally = LineFormatter(), Tally()
-    buf = ""
-    with path.open(encoding="utf-8") as fh:
-        while True:
-            chunk = fh.read()
-            if chunk:
-                buf += chunk
-                *lines, buf = buf.split("\n")
-                for line in lines:
-                    _emit(line, fmt, tally, console)
-                continue
-            status, pid = _status(run_dir)
-            if status in FINAL_STATUSES or not follow:
-                break
-            if pid is None or not pid_alive(pid):
-                console.print(
-                    f"[bold red]run process {pid} is gone but run.json says '{status}': it crashed; "
-                    f"continue it with: sciswarm resume {run_dir}[/]"
-                )
-                break
-            time.sleep(poll_s)
-    if buf.strip():
-        _emit(buf, fmt, tally, console)
+    fmt, tally, follower = LineFormatter(), Tally(), Follower(path)
+    while True:
+        batch = follower.read_all()
+        for _, rec in batch:
+            tally.add(rec)
+            text = fmt.format(rec)
+            if text is not None:
+                console.print(text, soft_wrap=True)
+        if batch:
+            continue
+        status, pid = _status(run_dir)
+        if status in FINAL_STATUSES or not follow:
+            break
+        if pid is None or not pid_alive(pid):
+            console.print(
+                f"[bold red]run process {pid} is gone but run.json says '{status}': it crashed; "
+                f"continue it with: sciswarm resume {run_dir}[/]"
+            )
+            break
+        time.sleep(poll_s)
     console.print(tally.footer())
     return tally
-
-
-def _emit(line: str, fmt: LineFormatter, tally: Tally, console: Console) -> None:
-    if not line.strip():
-        return
-    try:
-        rec: dict[str, Any] = json.loads(line)
-    except json.JSONDecodeError:
-        return
-    tally.add(rec)
-    text = fmt.format(rec)
-    if text is not None:
-        console.print(text, soft_wrap=True)

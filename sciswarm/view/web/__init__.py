@@ -20,11 +20,12 @@ Modules: `auth` (the access token), `files` (confined artifact access), `transcr
 
 from __future__ import annotations
 
+from sciswarm.view.follow import parse_line
 from sciswarm.view.web.auth import TokenGate, is_loopback
 from sciswarm.view.web.files import RUN_ID_RE, artifacts, safe_path
 from sciswarm.view.web.runs import RunsFolder, pid_alive, read_json
 from sciswarm.view.web.server import MAX_EVENTS, ViewerServer, serve, viewer_html
-from sciswarm.view.web.transcript import FINAL, LineIndex, RunTally, parse_line, prepare
+from sciswarm.view.web.transcript import FINAL, LineIndex, RunTally, prepare
 
 __all__ = [
     "FINAL",

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sciswarm.sandboxes import procs
-from sciswarm.view.terminal import Tally
+from sciswarm.view.follow import parse_line
+from sciswarm.view.tally import Tally
 from sciswarm.view.web.files import RUN_ID_RE
-from sciswarm.view.web.transcript import FINAL, LineIndex, RunTally, parse_line, prepare
+from sciswarm.view.web.transcript import FINAL, LineIndex, RunTally, prepare
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

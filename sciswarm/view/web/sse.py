@@ -13,8 +13,9 @@ from io import BufferedIOBase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sciswarm.view.follow import Follower
 from sciswarm.view.web.runs import pid_alive, read_json
-from sciswarm.view.web.transcript import FINAL, parse_line, prepare
+from sciswarm.view.web.transcript import FINAL, prepare
 
 if TYPE_CHECKING:
     from sciswarm.view.web.server import ViewerServer
@@ -33,56 +34,43 @@ def stream(handler: BaseHTTPRequestHandler, app: ViewerServer, run_id: str, run_
     out_fh = handler.wfile
     _emit(out_fh, b"retry: 2000\n\n")
     offset, line = app.runs.index(run_id).locate(after) if path.is_file() else (0, 0)
-    buf = b""
+    follower = Follower(path, offset=offset, line=line)
     last_beat = time.monotonic()
     closing = False  # run.json says final: one more read, then end
-    fh = None
-    try:
-        while not app.stopping.is_set():
-            if fh is None and path.is_file():
-                fh = path.open("rb")
-                fh.seek(offset)
-            chunk = fh.read(1 << 16) if fh is not None else b""
-            if chunk:
-                buf += chunk
-                *lines, buf = buf.split(b"\n")
-                out: list[bytes] = []
-                final: dict[str, Any] | None = None
-                for raw in lines:
-                    seq, line = line, line + 1
-                    rec = parse_line(raw)
-                    if rec is None:
-                        continue
-                    data = json.dumps(prepare(rec, seq, run_dir), ensure_ascii=False, default=str)
-                    out.append(f"id: {line}\ndata: {data}\n\n".encode())
-                    if rec.get("kind") == "run_status" and rec.get("status") in FINAL:
-                        final = rec
-                if out:
-                    _emit(out_fh, b"".join(out))
-                if final is not None:
-                    _end(out_fh, str(final["status"]), str(final.get("reason") or ""), line)
-                    return
-                continue
-            if closing:
-                meta = read_json(run_dir / "run.json") or {}
-                _end(out_fh, str(meta.get("status")), str(meta.get("reason") or ""), line)
+    while not app.stopping.is_set():
+        batch = follower.read()
+        if batch or follower.line != line:
+            line = follower.line
+            out: list[bytes] = []
+            final: dict[str, Any] | None = None
+            for seq, rec in batch:
+                data = json.dumps(prepare(rec, seq, run_dir), ensure_ascii=False, default=str)
+                out.append(f"id: {seq + 1}\ndata: {data}\n\n".encode())
+                if rec.get("kind") == "run_status" and rec.get("status") in FINAL:
+                    final = rec
+            if out:
+                _emit(out_fh, b"".join(out))
+            if final is not None:
+                _end(out_fh, str(final["status"]), str(final.get("reason") or ""), line)
                 return
+            continue
+        if closing:
             meta = read_json(run_dir / "run.json") or {}
-            status = meta.get("status")
-            if status in FINAL:
-                closing = True
-                continue
-            if status == "running" and not pid_alive(meta.get("pid")):
-                _end(out_fh, "unknown", "the run's process is gone without a final status", line)
-                return
-            now = time.monotonic()
-            if now - last_beat >= app.keepalive_s:
-                _emit(out_fh, b": keep-alive\n\n")
-                last_beat = now
-            app.stopping.wait(app.poll_s)
-    finally:
-        if fh is not None:
-            fh.close()
+            _end(out_fh, str(meta.get("status")), str(meta.get("reason") or ""), line)
+            return
+        meta = read_json(run_dir / "run.json") or {}
+        status = meta.get("status")
+        if status in FINAL:
+            closing = True
+            continue
+        if status == "running" and not pid_alive(meta.get("pid")):
+            _end(out_fh, "unknown", "the run's process is gone without a final status", line)
+            return
+        now = time.monotonic()
+        if now - last_beat >= app.keepalive_s:
+            _emit(out_fh, b": keep-alive\n\n")
+            last_beat = now
+        app.stopping.wait(app.poll_s)
 
 
 def _emit(wfile: BufferedIOBase, data: bytes) -> None:

@@ -6,28 +6,17 @@ last line is not read until its newline arrives.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
 
 from sciswarm.run.store import FINAL_STATUSES
+from sciswarm.view.follow import Follower
 from sciswarm.view.render import summarize
-from sciswarm.view.terminal import Tally
+from sciswarm.view.tally import Tally
 from sciswarm.view.web.files import artifacts
 
 FINAL = FINAL_STATUSES
-
-
-def parse_line(raw: bytes) -> dict[str, Any] | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        rec = json.loads(raw)
-    except ValueError:
-        return None
-    return rec if isinstance(rec, dict) else None
 
 
 def prepare(rec: dict[str, Any], seq: int, run_dir: Path) -> dict[str, Any]:
@@ -104,29 +93,18 @@ class RunTally:
     """Totals read from the transcript (for runs still running, whose run.json totals lag)."""
 
     def __init__(self) -> None:
-        self._reset(-1)
-
-    def _reset(self, ino: int) -> None:
         self.tally = Tally()
         self.tally.status = ""  # no run_status seen yet
-        self.pos = 0
-        self.ino = ino
+        self._follower: Follower | None = None
 
     def update(self, path: Path) -> Tally:
-        try:
-            st = path.stat()
-        except OSError:
-            return self.tally
-        if st.st_ino != self.ino or st.st_size < self.pos:
-            self._reset(st.st_ino)
-        if st.st_size > self.pos:
-            with path.open("rb") as fh:
-                fh.seek(self.pos)
-                data = fh.read(st.st_size - self.pos)
-            end = data.rfind(b"\n") + 1
-            for raw in data[:end].split(b"\n"):
-                rec = parse_line(raw)
-                if rec is not None:
-                    self.tally.add(rec)
-            self.pos += end
+        if self._follower is None or self._follower.path != path:
+            self._follower = Follower(path)
+        start = self._follower.line
+        batch = self._follower.read_all()
+        if self._follower.line < start:  # the file was replaced: count again
+            self.tally = Tally()
+            self.tally.status = ""
+        for _, rec in batch:
+            self.tally.add(rec)
         return self.tally
