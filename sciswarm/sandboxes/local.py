@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import fcntl
 import itertools
 import logging
 import math
@@ -34,9 +32,7 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import stat
-import struct
 import sys
 import tempfile
 import threading
@@ -45,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from sciswarm.sandboxes import namespaces as ns
 from sciswarm.sandboxes import procs
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
 from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
@@ -53,14 +50,6 @@ from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_CLONE_NEWNET = 0x40000000
-_CLONE_NEWNS = 0x00020000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_SLAVE = 1, 2, 4, 32, 4096, 16384, 1 << 19
-_PR_SET_PDEATHSIG = 1
-_SIOCSIFFLAGS = 0x8914
-_IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
 _BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _UID_RANGE = (3_000_000, 3_900_000)  # unlikely to own anything on the host
 _MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Cannot allocate memory")
@@ -69,114 +58,15 @@ _uids_lock = threading.Lock()
 _cpu_rotor = itertools.count()
 
 
-def _unshare_net() -> None:
-    if _libc.unshare(_CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # bring up lo, like docker's "none"
-        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", _IFF_UP_LOOPBACK_RUNNING))
-
-
-def _probe_unshare() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run(["true"], preexec_fn=_unshare_net, check=False).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-Exposure = list[tuple[str, list[str]]]  # (directory the run's uid cannot traverse, trees to show under it)
-
-
-def _blocked_ancestor(path: str) -> str | None:
-    """The topmost proper ancestor of `path` that others cannot traverse (no o+x), if any."""
-    for parent in reversed(Path(path).parents):
-        try:
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                return str(parent)
-        except OSError:
-            return None
-    return None
-
-
-def _is_running_interpreter(python: str) -> bool:
-    """Same binary *and* same directory: a venv is identified by the path it is invoked by, not its target."""
-    here = os.path.dirname(os.path.abspath(sys.executable))
-    same_dir = os.path.dirname(os.path.abspath(python)) == here
-    return same_dir and os.path.realpath(python) == os.path.realpath(sys.executable)
-
-
-def _interpreter_trees(python: str) -> set[str]:
-    """The directories an interpreter needs: its prefix (a venv's) and its real install's, and for the running
-    interpreter its sys prefixes and site-packages."""
-    trees = {os.path.dirname(os.path.dirname(p)) for p in (os.path.abspath(python), os.path.realpath(python))}
-    if _is_running_interpreter(python):
-        import site
-
-        trees |= {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *site.getsitepackages()}
-    return {os.path.realpath(t) for t in trees if os.path.isdir(t)}
-
-
-def _exposure_plan(python: str) -> Exposure:
-    """Which blocked directories to cover with a tmpfs, and which interpreter trees to bind back under each."""
-    plan: dict[str, set[str]] = {}
-    for tree in _interpreter_trees(python):
-        cover = _blocked_ancestor(tree)
-        if cover is not None and cover != "/":
-            plan.setdefault(cover, set()).add(tree)
-    result: Exposure = []
-    for cover in sorted(plan):
-        trees = sorted(plan[cover])
-        outermost = [t for t in trees if not any(t != o and Path(t).is_relative_to(o) for o in trees)]
-        result.append((cover, outermost))
-    return result
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    args = [x.encode() if x is not None else None for x in (source, target, fstype)]
-    if _libc.mount(args[0], args[1], args[2], flags, data.encode() if data else None) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {target}: {os.strerror(err)}")
-
-
-def _expose(plan: Exposure) -> None:
-    """In the child, before the uid drop: a private mount namespace where each blocked directory is covered by a
-    read-only tmpfs holding only the interpreter trees, bind-mounted read-only. Nothing on the host changes."""
-    if _libc.unshare(_CLONE_NEWNS) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    _mount(None, "/", None, _MS_REC | _MS_SLAVE)  # nothing done below propagates back to the host
-    old_umask = os.umask(0o022)
-    try:
-        for cover, trees in plan:
-            fds = [os.open(t, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for t in trees]  # before they are hidden
-            _mount("tmpfs", cover, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=64k,nr_inodes=1024")
-            for tree, fd in zip(trees, fds, strict=True):
-                os.makedirs(tree, exist_ok=True)
-                _mount(f"/proc/self/fd/{fd}", tree, None, _MS_BIND | _MS_REC)
-                _mount(None, tree, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-                os.close(fd)
-            _mount(None, cover, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    finally:
-        os.umask(old_umask)
-
-
-def _become(uid: int) -> None:
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-
-
-def _probe_prefix(python: str, uid: int | None, plan: Exposure) -> str | None:
+def _probe_prefix(python: str, uid: int | None, plan: ns.Exposure) -> str | None:
     """sys.prefix as seen by `python` started like a run (as `uid`, with `plan` exposed); None if it fails."""
     import subprocess
 
     def setup() -> None:
         if plan:
-            _expose(plan)
+            ns.expose(plan)
         if uid is not None:
-            _become(uid)
+            ns.become(uid)
 
     code = "import sys; print(sys.prefix)"
     try:
@@ -274,14 +164,14 @@ class LocalSandbox:
         self.drain_timeout_s = drain_timeout_s
         self.fallback_reason: str | None = None  # why a root run_as="auto" sandbox runs commands as root
         self.interpreter: str | None = python  # what `python`/`python3` mean in a run (wrappers first on PATH)
-        self._exposure: Exposure = []  # interpreter trees shown to the run's uid in a private mount namespace
+        self._exposure: ns.Exposure = []  # interpreter trees shown to the run's uid in a private mount namespace
         root = os.geteuid() == 0
         drop = root and run_as != "self"
         if drop and python:
             drop = self._make_usable(python, strict=run_as == "unprivileged")
         self.drops_privileges = drop
         self.runs_as_root = root and not drop
-        self.isolates_network = drop and _probe_unshare()
+        self.isolates_network = drop and ns.probe_unshare()
         if not self.interpreter:
             self.interpreter = shutil.which("python3", path=_BASE_PATH)
         self._python_dir = os.path.dirname(self.interpreter) if self.interpreter else None
@@ -304,12 +194,12 @@ class LocalSandbox:
 
     def _make_usable(self, python: str, *, strict: bool) -> bool:
         """Make `python` (with its venv) usable by the run's uid; returns whether runs still drop to that uid."""
-        expected = sys.prefix if _is_running_interpreter(python) else _probe_prefix(python, None, [])
+        expected = sys.prefix if ns.is_running_interpreter(python) else _probe_prefix(python, None, [])
         if expected is None:
             log.warning("local sandbox: %s does not start; runs get the system python3", python)
             self.interpreter = None
             return True
-        plan = _exposure_plan(python)
+        plan = ns.exposure_plan(python)
         uid = self._claim_uid()
         try:
             seen = _probe_prefix(python, uid, plan)
@@ -521,15 +411,15 @@ class LocalSandbox:
 
         def setup() -> None:  # runs in the child between fork and exec
             if exposure:
-                _expose(exposure)
+                ns.expose(exposure)
             if unshare:
-                _unshare_net()
+                ns.unshare_net()
             os.sched_setaffinity(0, cpus)
             for res, soft, hard in limits:
                 resource.setrlimit(res, (soft, hard))
             if uid is not None:
-                _become(uid)
-            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+                ns.become(uid)
+            ns.LIBC.prctl(ns.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
 
         return setup
 

@@ -96,7 +96,7 @@ async def test_no_mount_namespace_falls_back_loudly(monkeypatch: pytest.MonkeyPa
     """If the run's uid cannot use the venv: 'auto' runs as root and says so; 'unprivileged' keeps the drop."""
     real_probe = local._probe_prefix
 
-    def unusable_by_other_uids(python: str, uid: int | None, plan: local.Exposure) -> str | None:
+    def unusable_by_other_uids(python: str, uid: int | None, plan: local.ns.Exposure) -> str | None:
         return None if uid is not None else real_probe(python, uid, plan)
 
     monkeypatch.setattr(local, "_probe_prefix", unusable_by_other_uids)
