@@ -14,6 +14,7 @@ BUILTIN: dict[str, str] = {
     "experimenter": "sciswarm.agents.experimenter:Experimenter",
     "writer": "sciswarm.agents.writer:Writer",
     "reviewer_panel": "sciswarm.agents.reviewer:ReviewerPanel",
+    "agentchat": "sciswarm.interop.agentchat.role:AgentChatRole",  # any AutoGen AgentChat agent
 }
 ENTRY_POINT_GROUP = "sciswarm.roles"
 
