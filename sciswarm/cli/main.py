@@ -73,12 +73,12 @@ def resume(
 ) -> None:
     """Continue a crashed or interrupted run without redoing the work that finished."""
     from sciswarm.run.config import ConfigError
-    from sciswarm.run.runner import SwarmRunner
+    from sciswarm.run.resume import resume as resume_run
     from sciswarm.view.terminal import LiveView
 
     try:
         view = LiveView(console, show_output=not quiet_output)
-        runner, pending = SwarmRunner.for_resume(run_dir, override or [], listeners=[view])
+        runner, pending = resume_run(run_dir, override or [], listeners=[view])
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None

@@ -14,14 +14,17 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Message, Raw
 from sciswarm.run.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
-from sciswarm.run.store import read_transcript
+from sciswarm.run.store import Listener, read_transcript
 from sciswarm.sandboxes.procs import pid_alive
+
+if TYPE_CHECKING:
+    from sciswarm.run.runner import SwarmRunner
 
 
 class Subscriber(Protocol):
@@ -96,3 +99,27 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[SwarmConfig, dict[str
         raise ConfigError(format_validation_error(str(meta_file), exc, data)) from exc
     records = list(read_transcript(run_dir / "transcript.jsonl"))
     return cfg, meta, records
+
+
+def resume(
+    run_dir: Path, overrides: list[str] | None = None, listeners: list[Listener] | None = None
+) -> tuple[SwarmRunner, list[tuple[Message, str]]]:
+    """A runner continuing `run_dir` (totals, outcomes and scripted replies carried over), and the
+    (message, role) pairs still to handle."""
+    from sciswarm.llm import ScriptedClient
+    from sciswarm.run.runner import SwarmRunner
+
+    cfg, meta, records = load_run(run_dir, overrides or [])
+    runner = SwarmRunner(cfg, config_path=str(run_dir / "run.json"), listeners=listeners, resume_dir=run_dir)
+    plan = plan_resume(records, {r.spec.name: r.subscribes for r in runner.roles})
+    runner.ledger.replay(records)
+    for record in records:
+        runner.outcomes.observe(record)
+    runner.bus.published = plan.published
+    for rr in runner.roles:
+        client = runner.clients[rr.spec.model]
+        if isinstance(client, ScriptedClient) and plan.consumed[rr.spec.name]:
+            client.advance(rr.spec.name, plan.consumed[rr.spec.name])
+    runner.resumes = int(meta.get("resumes", 0)) + 1
+    runner.started_at = float(meta.get("started_at") or runner.started_at)
+    return runner, plan.pending

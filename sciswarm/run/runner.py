@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
@@ -12,9 +11,10 @@ from sciswarm.agents.ports import Flow
 from sciswarm.errors import one_line
 from sciswarm.events import Log, Message, RunStatus, Start, Trace
 from sciswarm.ledger import Ledger
-from sciswarm.llm import ModelClient, ScriptedClient
+from sciswarm.llm import ModelClient
 from sciswarm.run.bus import Bus
 from sciswarm.run.config import SwarmConfig
+from sciswarm.run.meta import run_meta
 from sciswarm.run.models import build_clients, check_api_keys, describe_models
 from sciswarm.run.outcome import Outcomes
 from sciswarm.run.roles import resolve_roles
@@ -58,28 +58,6 @@ class SwarmRunner:
         self.resumes = 0
         self._meta_written = 0.0
 
-    @classmethod
-    def for_resume(
-        cls, run_dir: Path, overrides: list[str] | None = None, listeners: list[Listener] | None = None
-    ) -> tuple[SwarmRunner, list[tuple[Message, str]]]:
-        """A runner continuing `run_dir`, and the (message, role) pairs still to handle."""
-        from sciswarm.run.resume import load_run, plan_resume
-
-        cfg, meta, records = load_run(run_dir, overrides or [])
-        runner = cls(cfg, config_path=str(run_dir / "run.json"), listeners=listeners, resume_dir=run_dir)
-        plan = plan_resume(records, {r.spec.name: r.subscribes for r in runner.roles})
-        runner.ledger.replay(records)
-        for record in records:
-            runner.outcomes.observe(record)
-        runner.bus.published = plan.published
-        for rr in runner.roles:
-            client = runner.clients[rr.spec.model]
-            if isinstance(client, ScriptedClient) and plan.consumed[rr.spec.name]:
-                client.advance(rr.spec.name, plan.consumed[rr.spec.name])
-        runner.resumes = int(meta.get("resumes", 0)) + 1
-        runner.started_at = float(meta.get("started_at") or runner.started_at)
-        return runner, plan.pending
-
     # ---- recording ------------------------------------------------------
     def trace(self, event: Trace) -> None:
         event.run_id = event.run_id or self.run_id
@@ -102,25 +80,7 @@ class SwarmRunner:
 
     def _write_meta(self, reason: str = "") -> None:
         self._meta_written = time.monotonic()
-        ended = self.status != "running"
-        self.store.write_meta(
-            {
-                "run_id": self.run_id,
-                "name": self.cfg.name,
-                "status": self.status,
-                "reason": reason,
-                "pid": os.getpid(),
-                "started_at": self.started_at,
-                "ended_at": time.time() if ended else None,
-                "wall_s": round(time.time() - self.started_at, 2),
-                "messages": self.bus.published,
-                "resumes": self.resumes,
-                "totals": self.ledger.snapshot(),
-                "outcomes": {i: o.model_dump() for i, o in self.outcomes.ideas().items()},
-                "roles": {r.spec.name: {"class": r.class_path, "subscribes": r.subscribes} for r in self.roles},
-                "config": self.cfg.model_dump(mode="json"),
-            }
-        )
+        self.store.write_meta(run_meta(self, reason))
 
     # ---- the run ------------------------------------------------------
     async def _begin(self, initial: list[Message], redeliver: list[tuple[Message, str]] | None) -> None:
