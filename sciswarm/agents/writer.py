@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
+from sciswarm.agents.citing import citation_rounds
+from sciswarm.agents.paper_files import PaperFiles
 from sciswarm.agents.paper_parts import (
     PARTS,
-    extract_latex,
     for_prompt,
     outline,
     parts_for,
@@ -42,13 +42,6 @@ class WriterParams(BaseModel):
     main: str = "template.tex"
 
 
-class CiteQuery(BaseModel):
-    Done: bool = False
-    Query: str | None = None
-    Section: str = "Related Work"
-    Why: str = ""
-
-
 class RevisePlan(BaseModel):
     parts: list[str] = Field(default_factory=list)
     plan: str = ""
@@ -67,28 +60,23 @@ class Writer(Role[WriterParams]):
         self.has_table = False
 
     @property
+    def files(self) -> PaperFiles:
+        return PaperFiles(self.ctx.folder.paper, self.params.main)
+
+    @property
     def paper_dir(self) -> Path:
         return self.ctx.folder.paper
 
     @property
     def tex_path(self) -> Path:
-        return self.paper_dir / self.params.main
+        return self.files.tex
 
     @property
     def _last_good_tex(self) -> Path:
-        """The LaTeX of the last PDF that compiled (the template's until then): where broken parts go back to."""
-        return self.paper_dir / "last_good.tex"
-
-    def _bib_path(self) -> Path:
-        bibs = sorted(self.paper_dir.glob("*.bib"))
-        return bibs[0] if bibs else self.paper_dir / "references.bib"
+        return self.files.last_good_tex
 
     def _keys(self) -> list[str]:
-        from sciswarm.paper import list_keys
-
-        keys = list_keys(self._bib_path())
-        inline = re.findall(r"\\bibitem(?:\[[^\]]*\])?\{([^}]+)\}", self.tex_path.read_text())
-        return keys + inline
+        return self.files.keys()
 
     def _setup(self, figures: Figures) -> None:
         if self.ctx.template is None:
@@ -134,12 +122,11 @@ class Writer(Role[WriterParams]):
             keys=", ".join(self._keys()) or "(none)",
         )
 
-    # ---- document access -------------------------------------------------
     def _doc(self) -> TexDocument:
-        return TexDocument(self.tex_path.read_text())
+        return self.files.doc()
 
     def _save(self, doc: TexDocument) -> None:
-        self.tex_path.write_text(doc.text)
+        self.files.save(doc)
 
     # ---- the pipeline ---------------------------------------------------
     async def handle(self, message: Message) -> None:
@@ -180,64 +167,8 @@ class Writer(Role[WriterParams]):
         return str(tips.get(part, "")) if isinstance(tips, dict) else ""
 
     async def _cite(self) -> None:
-        search = self.ctx.literature
-        rounds = self.params.citation_rounds
-        if search is None or rounds == 0:
-            return
-        from sciswarm.literature import format_for_prompt
-        from sciswarm.paper import merge_bibtex
-
-        system = self.ctx.prompts.render("system")
-        for rnd in range(1, rounds + 1):
-            doc = self._doc()
-            conv = self.ctx.model.conversation(system)
-            q = await conv.say_json(
-                self.ctx.prompts.render(
-                    "cite_query",
-                    round=rnd,
-                    rounds=rounds,
-                    outline=outline(doc),
-                    keys=", ".join(self._keys()),
-                ),
-                CiteQuery,
-                stage="cite/query",
-            )
-            if q.Done or not q.Query:
-                break
-            try:
-                papers = await search.search(q.Query, limit=10)
-            except Exception as exc:
-                self.ctx.log(
-                    f"citation search unavailable, stopping citations: {getattr(exc, 'reason', exc)}",
-                    "warning",
-                )
-                break
-            if not papers:
-                continue
-            reply = await conv.say(
-                self.ctx.prompts.render(
-                    "cite_select",
-                    query=q.Query,
-                    results=format_for_prompt(papers, with_keys=True),
-                    section=q.Section,
-                ),
-                stage="cite/select",
-            )
-            chosen = _selected(reply, len(papers))
-            sentence = reply.split("SENTENCE:", 1)[1].strip() if "SENTENCE:" in reply else ""
-            sentence = extract_latex(sentence) if "```" in sentence else sentence
-            if not chosen or not sentence:
-                continue
-            entries = [await search.bibtex(papers[i]) for i in chosen]
-            merge_bibtex(self._bib_path(), entries)
-            known = set(self._keys())
-            used = cited_keys(sentence)
-            if used - known:
-                self.ctx.log(f"citation sentence uses unknown keys {sorted(used - known)}; not added", "warning")
-                continue
-            if not doc.append_to_section(q.Section, sentence):
-                doc.append_to_section("Related Work", sentence)
-            self._save(doc)
+        if self.ctx.literature is not None and self.params.citation_rounds:
+            await citation_rounds(self.ctx, self.files, self.params.citation_rounds)
 
     async def _fix_part(self, part: str, problems: str, stage: str) -> None:
         doc = self._doc()
@@ -312,7 +243,7 @@ class Writer(Role[WriterParams]):
             self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
         final = self.paper_dir / f"paper_rev{revision}.pdf"
         shutil.copy2(pdf, final)
-        keys = list_keys(self._bib_path())
+        keys = list_keys(self.files.bib())
         cited = cited_keys(self.tex_path.read_text())
         await self.ctx.publish(
             Paper(
@@ -377,15 +308,3 @@ class Writer(Role[WriterParams]):
             )
             put(doc, part, reply)
             self._save(doc)
-
-
-def _selected(reply: str, n: int) -> list[int]:
-    m = re.search(r"SELECTED:\s*([^\n]*)", reply)
-    if not m:
-        return []
-    out = []
-    for tok in re.findall(r"\d+", m.group(1)):
-        i = int(tok) - 1
-        if 0 <= i < n and i not in out:
-            out.append(i)
-    return out
