@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from sciswarm.paper.confine import Confinement, ConfinementError, Isolation, confine, tex_tree
-from sciswarm.paper.procs import CONSOLE_TAIL_BYTES, read_tail, run_confined
+from sciswarm.paper.confined_run import CONSOLE_TAIL_BYTES, read_tail, run_confined
 from sciswarm.paper.texlog import LatexIssue, dedupe, output_pages, parse_blg, parse_console, parse_log
 
 Engine = Literal["auto", "pdflatex", "latexmk"]

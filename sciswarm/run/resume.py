@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Message, Raw
+from sciswarm.procs import pid_alive
 from sciswarm.run.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
 from sciswarm.run.store import Listener, read_transcript
-from sciswarm.sandboxes.procs import pid_alive
 
 if TYPE_CHECKING:
     from sciswarm.run.runner import SwarmRunner

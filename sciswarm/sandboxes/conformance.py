@@ -23,10 +23,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sciswarm.procs import pid_alive
 from sciswarm.sandboxes import escapes
 from sciswarm.sandboxes.base import RunResult, RunSpec, Sandbox, SandboxError
 from sciswarm.sandboxes.gpus import host_gpu_ids
-from sciswarm.sandboxes.procs import pid_alive
 
 UNSAFE = "not contained — unsafe provider"
 NOT_RUN = "not run — unsafe provider"

@@ -27,11 +27,11 @@ import docker.errors
 import requests.exceptions
 from docker.types import Ulimit
 
+from sciswarm.procs import pid_alive
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
 from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT, device_requests
 from sciswarm.sandboxes.image import DEFAULT_IMAGE
 from sciswarm.sandboxes.output import LineCallback, OutputSink, StreamName
-from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)

@@ -41,8 +41,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from sciswarm import procs
 from sciswarm.sandboxes import namespaces as ns
-from sciswarm.sandboxes import procs
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
 from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
 from sciswarm.sandboxes.output import OutputSink

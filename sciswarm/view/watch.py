@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from sciswarm.procs import pid_alive
 from sciswarm.run.store import FINAL_STATUSES
-from sciswarm.sandboxes.procs import pid_alive
 from sciswarm.view.follow import Follower
 from sciswarm.view.tally import Tally
 from sciswarm.view.terminal import LineFormatter

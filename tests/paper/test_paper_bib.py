@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import BIB
+from paper_support import BIB
 
 from sciswarm.paper.bib import bib_keys, list_keys, merge_bibtex, parse_entries
 

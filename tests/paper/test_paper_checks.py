@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import BIB, make_paper
+from paper_support import BIB, make_paper
 
 from sciswarm.paper.checks import check_paper, strip_tex
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import line_of, make_paper, needs_latex
+from paper_support import line_of, make_paper, needs_latex
 
 from sciswarm.paper import CompileResult, compile_pdf, extract_text
 from sciswarm.paper.landlock import abi_version

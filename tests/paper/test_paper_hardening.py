@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_paper, needs_latex, pdf_contains
+from paper_support import make_paper, needs_latex, pdf_contains
 
 from sciswarm.paper import compile_pdf, extract_text
 from sciswarm.paper import confine as confine_mod

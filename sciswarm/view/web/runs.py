@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sciswarm.sandboxes import procs
+from sciswarm import procs
 from sciswarm.view.follow import parse_line
 from sciswarm.view.tally import Tally
 from sciswarm.view.web.files import RUN_ID_RE

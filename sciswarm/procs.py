@@ -1,4 +1,5 @@
-"""Finding and killing every process a local run left behind (process group, uid, environment token)."""
+"""The one process-helper leaf: is a pid alive, and finding and killing every process a run left behind
+(process group, uid, environment token). Imports nothing from sciswarm."""
 
 from __future__ import annotations
 

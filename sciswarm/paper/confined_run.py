@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from sciswarm.paper.confine import Confinement
+from sciswarm.procs import kill_group
 
 CONSOLE_TAIL_BYTES = 64 * 1024
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def read_tail(path: Path, limit: int) -> str:
@@ -58,6 +52,6 @@ async def run_confined(argv: list[str], cwd: Path, conf: Confinement, deadline: 
         except TimeoutError:
             return None
     finally:
-        _kill_group(proc.pid)  # also children left behind by a normal exit (mktexpk and the like)
+        kill_group(proc.pid)  # also children left behind by a normal exit (mktexpk and the like)
         if proc.returncode is None:
             await asyncio.shield(proc.wait())
