@@ -15,36 +15,32 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
 import docker.utils
 
 from sciswarm.sandboxes.base import SandboxError
+from sciswarm.sandboxes.base_image import (
+    DEFAULT_BASE,
+    ProgressCallback,
+    ensure_base_image,
+    image_or_none,
+    run_logged,
+    say,
+)
 
-ProgressCallback = Callable[[str], None]
-
-DEFAULT_BASE = "sciswarm-base:bookworm"
 DEFAULT_IMAGE = "sciswarm-exp:latest"
 DEFAULT_REQUIREMENTS: tuple[str, ...] = ("numpy", "matplotlib", "torch==2.13.0")
 LABEL_INPUTS = "sciswarm.image.inputs"
 LABEL_REQUIREMENTS = "sciswarm.image.requirements"
 BUILDER_VERSION = "1"
-
-BOOTSTRAP_SUITE = "bookworm"
-BOOTSTRAP_VARIANT = "essential"  # Essential:yes packages, configured; "extract" leaves packages unconfigured
-# libstdc++6/libgomp1: manylinux wheels (numpy, torch, matplotlib) expect them from the system
-BOOTSTRAP_INCLUDE = "python3,python3-venv,python3-pip,ca-certificates,libstdc++6,libgomp1"
-BOOTSTRAP_RECIPE = f"mmdebstrap --variant={BOOTSTRAP_VARIANT} {BOOTSTRAP_SUITE} --include={BOOTSTRAP_INCLUDE}"
-LABEL_BASE_RECIPE = "sciswarm.base.recipe"  # the shell script writes the same label
 
 RUNTIME_ENV = {
     "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -119,80 +115,6 @@ def inputs_hash(base_id: str, requirements: Sequence[str], python_version: str) 
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def _say(progress: ProgressCallback | None, text: str) -> None:
-    if progress is not None:
-        progress(text)
-
-
-def _image_or_none(client: docker.DockerClient, name: str) -> Any:
-    try:
-        return client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return None
-
-
-def bootstrap_base_image(tag: str = DEFAULT_BASE, *, progress: ProgressCallback | None = None) -> None:
-    """mmdebstrap a bookworm rootfs with python3 (3.11) and `docker import` it as `tag` (needs root)."""
-    if shutil.which("mmdebstrap") is None:
-        raise SandboxError("base image missing and mmdebstrap is not installed (apt-get install mmdebstrap)")
-    with tempfile.TemporaryDirectory(prefix="sciswarm-rootfs-") as tmp:
-        tarball = Path(tmp) / "rootfs.tar"
-        _say(progress, f"bootstrapping {tag}: mmdebstrap --variant={BOOTSTRAP_VARIANT} {BOOTSTRAP_SUITE}")
-        cmd = [
-            "mmdebstrap",
-            "--quiet",
-            f"--variant={BOOTSTRAP_VARIANT}",
-            f"--include={BOOTSTRAP_INCLUDE}",
-            "--dpkgopt=path-exclude=/usr/share/man/*",
-            "--dpkgopt=path-exclude=/usr/share/doc/*",
-            "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-            "--dpkgopt=path-exclude=/usr/share/locale/*",
-            '--customize-hook=rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*',
-            BOOTSTRAP_SUITE,
-            str(tarball),
-        ]
-        _run_logged(cmd, progress)
-        _say(progress, f"docker import -> {tag}")
-        changes = [
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "ENV LANG=C.UTF-8",
-            'CMD ["/usr/bin/python3"]',
-            f'LABEL {LABEL_BASE_RECIPE}="{BOOTSTRAP_RECIPE}"',
-        ]
-        repo, version = docker.utils.parse_repository_tag(tag)
-        client = docker.from_env()
-        try:
-            client.api.import_image_from_file(str(tarball), repository=repo, tag=version or "latest", changes=changes)
-        finally:
-            client.close()
-
-
-def _run_logged(cmd: list[str], progress: ProgressCallback | None) -> None:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    tail: list[str] = []
-    for line in proc.stdout:
-        line = line.rstrip()
-        tail = [*tail[-30:], line]
-        _say(progress, f"  {line}")
-    if proc.wait() != 0:
-        raise SandboxError(f"{cmd[0]} failed (exit {proc.returncode}):\n" + "\n".join(tail))
-
-
-def ensure_base_image(client: docker.DockerClient, base: str, progress: ProgressCallback | None = None) -> Any:
-    image = _image_or_none(client, base)
-    if base != DEFAULT_BASE:
-        if image is None:
-            raise SandboxError(f"base image {base!r} is not present locally (no registry is used)")
-        return image
-    if image is not None and (image.labels or {}).get(LABEL_BASE_RECIPE) == BOOTSTRAP_RECIPE:
-        return image
-    if image is not None:
-        _say(progress, f"{base} was bootstrapped from another recipe; bootstrapping it again")
-    bootstrap_base_image(base, progress=progress)
-    return client.images.get(base)
-
-
 def base_python_version(client: docker.DockerClient, base: str) -> str:
     """'3.11' for the base's python3 (the wheelhouse must match its ABI)."""
     try:
@@ -219,7 +141,7 @@ def prepare_wheelhouse(
     dest = cache_dir / "wheelhouse" / key
     done = dest / ".complete"
     if done.exists():
-        _say(progress, f"wheelhouse {dest} already prepared")
+        say(progress, f"wheelhouse {dest} already prepared")
         return dest
     dest.mkdir(parents=True, exist_ok=True)
     host_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -229,8 +151,8 @@ def prepare_wheelhouse(
     else:
         cmd = [*pip, "download", "--only-binary=:all:", "--python-version", python_version]
         cmd += ["--dest", str(dest), *requirements]
-    _say(progress, f"preparing wheelhouse for python {python_version}: {' '.join(requirements)}")
-    _run_logged(cmd, progress)
+    say(progress, f"preparing wheelhouse for python {python_version}: {' '.join(requirements)}")
+    run_logged(cmd, progress)
     done.write_text(json.dumps({"python": python_version, "requirements": list(requirements)}))
     return dest
 
@@ -269,7 +191,7 @@ def _docker_build(
             raise SandboxError(f"docker build of {image} failed: {chunk['error'].strip()}")
         text = str(chunk.get("stream", "")).rstrip()
         if text:
-            _say(progress, f"  {text}")
+            say(progress, f"  {text}")
         aux = chunk.get("aux")
         if isinstance(aux, dict) and "ID" in aux:
             image_id = str(aux["ID"])
@@ -323,9 +245,9 @@ def build_image(
         base_image = ensure_base_image(dc, base, progress)
         py = base_python_version(dc, base)
         digest = inputs_hash(base_image.id, requirements, py)
-        existing = _image_or_none(dc, image)
+        existing = image_or_none(dc, image)
         if existing is not None and not force and (existing.labels or {}).get(LABEL_INPUTS) == digest:
-            _say(progress, f"{image} is up to date (inputs {digest[:12]}), reusing it")
+            say(progress, f"{image} is up to date (inputs {digest[:12]}), reusing it")
             return BuildResult(image, existing.id, True, digest, time.monotonic() - t0)
         wheels = prepare_wheelhouse(requirements, py, cache_dir or default_cache_dir(), progress)
         with tempfile.TemporaryDirectory(prefix="sciswarm-build-") as tmp:
@@ -333,11 +255,11 @@ def build_image(
             _link_tree(wheels, context / "wheelhouse")
             (context / "Dockerfile").write_text(render_dockerfile(requirements))
             labels = {LABEL_INPUTS: digest, LABEL_REQUIREMENTS: " ".join(requirements), "sciswarm": "1"}
-            _say(progress, f"building {image} from {base} (python {py}, no network)")
+            say(progress, f"building {image} from {base} (python {py}, no network)")
             dangling = {i.id for i in dc.images.list(filters={"dangling": True})}
             image_id = _docker_build(dc, context, image, base, labels, progress)
             _drop_new_dangling(dc, dangling)
-        _say(progress, "smoke test: " + smoke_test(dc, image, requirements))
+        say(progress, "smoke test: " + smoke_test(dc, image, requirements))
         return BuildResult(image, image_id, False, digest, time.monotonic() - t0)
     finally:
         if own_client:
@@ -350,6 +272,6 @@ def image_present(image: str = DEFAULT_IMAGE) -> bool:
     except docker.errors.DockerException:
         return False
     try:
-        return _image_or_none(client, image) is not None
+        return image_or_none(client, image) is not None
     finally:
         client.close()
