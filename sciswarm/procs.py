@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -123,3 +124,31 @@ def free_uid(lo: int, hi: int) -> int:
         if not pids_of_uid(uid):
             return uid
     raise RuntimeError(f"no free uid in [{lo}, {hi})")
+
+
+async def exited(proc: asyncio.subprocess.Process) -> None:
+    """Return when the process itself exits. (`proc.wait()` on 3.11 also waits for its pipes to close, which
+    a background child holding stdout delays forever.) A pidfd becomes readable at exit."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except OSError:  # already reaped (ESRCH) or no pidfd support: poll the returncode instead
+        await reaped(proc)
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+async def reaped(proc: asyncio.subprocess.Process) -> None:
+    while proc.returncode is None:
+        await asyncio.sleep(0.01)

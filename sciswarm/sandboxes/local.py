@@ -96,34 +96,6 @@ def _shim(target: str) -> str:
     return f'#!/bin/sh\nexec {shlex.quote(target)} "$@"\n'
 
 
-async def _exited(proc: asyncio.subprocess.Process) -> None:
-    """Return when the process itself exits. (`proc.wait()` on 3.11 also waits for its pipes to close, which
-    a background child holding stdout delays forever.) A pidfd becomes readable at exit."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except OSError:  # already reaped (ESRCH) or no pidfd support: poll the returncode instead
-        await _reaped(proc)
-        return
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    loop.add_reader(fd, readable)
-    try:
-        await done
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)
-
-
-async def _reaped(proc: asyncio.subprocess.Process) -> None:
-    while proc.returncode is None:
-        await asyncio.sleep(0.01)
-
-
 def _check_reachable(ws: Path) -> None:
     """The run's uid gets the workspace itself, but must be able to traverse its parents (Python, for one,
     turns `python script.py` into an absolute path)."""
@@ -318,13 +290,13 @@ class LocalSandbox:
         pumps = [asyncio.create_task(self._pump(r, s)) for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)]
         timed_out = False
         try:
-            await asyncio.wait_for(_exited(proc), timeout=spec.timeout_s)
+            await asyncio.wait_for(procs.exited(proc), timeout=spec.timeout_s)
         except TimeoutError:
             timed_out = True
         finally:
             survivors = self._kill_everything(proc.pid, uid, token)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_reaped(proc), timeout=self.drain_timeout_s)
+                await asyncio.wait_for(procs.reaped(proc), timeout=self.drain_timeout_s)
             _, pending = await asyncio.wait(pumps, timeout=self.drain_timeout_s)
             for task in pending:  # something we could not kill still holds the pipe
                 task.cancel()
