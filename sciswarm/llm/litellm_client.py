@@ -49,7 +49,40 @@ def add_call_guard(guard: CallGuard) -> Callable[[], None]:
     return lambda: _guards.remove(guard)
 
 
-def _litellm() -> Any:
+def check_guards(model: str, api_base: str | None) -> None:
+    """Run every call guard for a request about to go out (any client that calls a provider calls this)."""
+    for guard in list(_guards):
+        guard(model, api_base)
+
+
+def cost_usd(model: str, usage: Usage) -> float:
+    """The call's price from LiteLLM's offline cost map; 0 for models not in it (local/self-hosted)."""
+    try:
+        p, c = litellm_module().cost_per_token(
+            model=model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+        )
+        return float(p + c)
+    except Exception:
+        return 0.0  # tokens are still recorded
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float) -> float:
+    """The jittered, capped exponential wait before retry ``attempt + 1``."""
+    delay: float = min(max_s, base_s * 2 ** (attempt - 1))
+    return delay * (0.5 + random.random() / 2)
+
+
+def usage_of(raw: Any) -> Usage:
+    """Usage from a LiteLLM response's (or stream chunk's) ``usage`` object."""
+    details = getattr(raw, "prompt_tokens_details", None)
+    return Usage(
+        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+        cached_tokens=int(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+    )
+
+
+def litellm_module() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
@@ -99,7 +132,7 @@ def to_openai(message: ChatMessage) -> dict[str, Any]:
 @functools.cache
 def _supports(what: str, model: str) -> bool:
     try:
-        return bool(getattr(_litellm(), f"supports_{what}")(model=model))
+        return bool(getattr(litellm_module(), f"supports_{what}")(model=model))
     except Exception:  # unknown to LiteLLM's map (self-hosted models): assume not
         return False
 
@@ -166,6 +199,10 @@ class LiteLLMClient(Metered):
         return self._backoff_base_s
 
     @property
+    def backoff_max_s(self) -> float:
+        return self._backoff_max_s
+
+    @property
     def prompt_caching(self) -> bool:
         return self._prompt_caching
 
@@ -201,19 +238,6 @@ class LiteLLMClient(Metered):
         kw.update(self._extra)
         return kw
 
-    def _cost(self, usage: Usage) -> float:
-        try:
-            p, c = _litellm().cost_per_token(
-                model=self.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
-            )
-            return float(p + c)
-        except Exception:
-            return 0.0  # not in the cost map (local/self-hosted): tokens are still recorded
-
-    def _backoff(self, attempt: int) -> float:
-        delay: float = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)
-
     async def complete(
         self,
         messages: list[ChatMessage],
@@ -222,9 +246,8 @@ class LiteLLMClient(Metered):
         temperature: float | None = None,
     ) -> Reply:
         kw = self.request(messages, json_schema, temperature)
-        for guard in list(_guards):
-            guard(self.model, self._api_base)
-        litellm = _litellm()
+        check_guards(self.model, self._api_base)
+        litellm = litellm_module()
         attempt = 0
         while True:
             attempt += 1
@@ -237,22 +260,13 @@ class LiteLLMClient(Metered):
             except Exception as exc:
                 self._failed(exc, started, attempt=attempt)
                 if is_transient(exc) and attempt <= self._max_retries:
-                    await asyncio.sleep(self._backoff(attempt))
+                    await asyncio.sleep(backoff_s(attempt, self._backoff_base_s, self._backoff_max_s))
                     continue
                 raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
             reply = _reply(resp)
-            self._succeeded(reply.usage, started, attempt=attempt, cost_usd=self._cost(reply.usage))
+            self._succeeded(reply.usage, started, attempt=attempt, cost_usd=cost_usd(self.model, reply.usage))
             return reply
 
 
 def _reply(resp: Any) -> Reply:
-    usage = getattr(resp, "usage", None)
-    details = getattr(usage, "prompt_tokens_details", None)
-    return Reply(
-        text=resp.choices[0].message.content or "",
-        usage=Usage(
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cached_tokens=int(getattr(details, "cached_tokens", 0) or 0) if details else 0,
-        ),
-    )
+    return Reply(text=resp.choices[0].message.content or "", usage=usage_of(getattr(resp, "usage", None)))

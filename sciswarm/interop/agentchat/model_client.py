@@ -9,8 +9,6 @@ Transient errors are retried with bounded, jittered backoff; a failure for good 
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -30,27 +28,18 @@ from sciswarm.interop.agentchat.messages import (
 from sciswarm.interop.agentchat.text_client import TextChatClient
 from sciswarm.ledger import CallContext, Ledger
 from sciswarm.llm import LiteLLMClient, ModelCallError, ModelHandle, Usage, count_tokens, is_transient
-from sciswarm.llm import litellm_client as _seam
+from sciswarm.llm.litellm_client import (
+    backoff_s,
+    check_guards,
+    cost_usd,
+    litellm_module,
+    mark_stable_prefix,
+    supports_cache_control,
+    usage_of,
+)
 from sciswarm.llm.metered import Metered
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ToolChoice = Tool | Literal["auto", "required", "none"]
-
-
-def _litellm() -> Any:
-    import litellm
-
-    litellm.suppress_debug_info = True
-    return litellm
-
-
-def _usage(raw: Any) -> Usage:
-    details = getattr(raw, "prompt_tokens_details", None)
-    return Usage(
-        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
-        cached_tokens=int(getattr(details, "cached_tokens", 0) or 0) if details else 0,
-    )
 
 
 def _call(raw: Any) -> FunctionCall:
@@ -112,6 +101,7 @@ class LiteLLMChatClient(Metered, ChatClientBase):
             timeout_s=client.timeout_s,
             max_retries=client.max_retries,
             backoff_base_s=client.backoff_base_s,
+            backoff_max_s=client.backoff_max_s,
             semaphore=client.semaphore,
             prompt_caching=client.prompt_caching,
             vision=client.vision,
@@ -128,8 +118,8 @@ class LiteLLMChatClient(Metered, ChatClientBase):
     ) -> dict[str, Any]:
         """The keyword arguments of litellm.acompletion for one call."""
         body = to_openai(messages)
-        if self._prompt_caching and _seam.supports_cache_control(self.model):
-            body = _seam.mark_stable_prefix(body)
+        if self._prompt_caching and supports_cache_control(self.model):
+            body = mark_stable_prefix(body)
         kw: dict[str, Any] = {"model": self.model, "messages": body, "timeout": self._timeout_s}
         kw.update(num_retries=0, max_retries=0)
         kw.update({k: v for k, v in self._settings.items() if v is not None})
@@ -141,25 +131,15 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         kw.update(extra_create_args)
         return kw
 
-    def _cost(self, usage: Usage) -> float:
-        try:
-            p, c = _litellm().cost_per_token(
-                model=self.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
-            )
-            return float(p + c)
-        except Exception:
-            return 0.0  # not in the cost map (local/self-hosted): tokens are still recorded
-
     def _start(self) -> float:
         """Budget check (raises BudgetExceeded) and the start time of one attempt."""
-        for guard in list(_seam._guards):  # the test kit's live-call guard, as for every sciswarm client
-            guard(self.model, self._settings["api_base"])
+        check_guards(self.model, self._settings["api_base"])  # the test kit's live-call guard, as everywhere
         with calling_as(self.context):
             return self._before()
 
     def _done(self, usage: Usage, started: float, attempt: int) -> None:
         with calling_as(self.context):
-            self._succeeded(usage, started, attempt=attempt, cost_usd=self._cost(usage))
+            self._succeeded(usage, started, attempt=attempt, cost_usd=cost_usd(self.model, usage))
         self._account(usage)
 
     async def _after_failure(self, exc: Exception, started: float, attempt: int, *, may_retry: bool = True) -> None:
@@ -167,14 +147,13 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         with calling_as(self.context):
             self._failed(exc, started, attempt=attempt)
         if may_retry and is_transient(exc) and attempt <= self._max_retries:
-            delay = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            await asyncio.sleep(backoff_s(attempt, self._backoff_base_s, self._backoff_max_s))
             return
         raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
 
     async def _send(self, kw: dict[str, Any], cancellation_token: CancellationToken | None) -> Any:
         async with self._semaphore:
-            call = asyncio.ensure_future(_litellm().acompletion(**kw))
+            call = asyncio.ensure_future(litellm_module().acompletion(**kw))
             if cancellation_token is not None:
                 cancellation_token.link_future(call)
             return await call
@@ -200,7 +179,7 @@ class LiteLLMChatClient(Metered, ChatClientBase):
             except Exception as exc:
                 await self._after_failure(exc, started, attempt)
                 continue
-            usage = _usage(getattr(resp, "usage", None))
+            usage = usage_of(getattr(resp, "usage", None))
             self._done(usage, started, attempt)
             return self._result(resp, usage)
 
@@ -257,9 +236,9 @@ class LiteLLMChatClient(Metered, ChatClientBase):
             usage, finish = Usage(), None
             try:
                 async with self._semaphore:
-                    async for chunk in await _litellm().acompletion(**kw):
+                    async for chunk in await litellm_module().acompletion(**kw):
                         if getattr(chunk, "usage", None):
-                            usage = _usage(chunk.usage)
+                            usage = usage_of(chunk.usage)
                         if not chunk.choices:
                             continue
                         finish = chunk.choices[0].finish_reason or finish
