@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
 
 from sciswarm.agents.base import Role
 
@@ -23,17 +24,23 @@ class RoleNotFound(LookupError):
     pass
 
 
-def _import(target: str) -> type[Role]:
+def import_object(target: str, error: type[Exception] = ValueError, what: str = "name") -> Any:
+    """The object at 'package.module:<what>'; ``error`` says what is wrong otherwise."""
     module_name, _, attr = target.partition(":")
-    if not attr:
-        raise RoleNotFound(f"'{target}' is not of the form 'package.module:Class'")
+    if not module_name or not attr:
+        raise error(f"'{target}' is not of the form 'package.module:{what}'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RoleNotFound(f"cannot import module '{module_name}': {exc}") from exc
-    cls = getattr(module, attr, None)
-    if cls is None:
-        raise RoleNotFound(f"module '{module_name}' has no attribute '{attr}'")
+        raise error(f"cannot import module '{module_name}': {exc}") from exc
+    obj = getattr(module, attr, None)
+    if obj is None:
+        raise error(f"module '{module_name}' has no attribute '{attr}'")
+    return obj
+
+
+def _import(target: str) -> type[Role]:
+    cls = import_object(target, RoleNotFound, "Class")
     if not (isinstance(cls, type) and issubclass(cls, Role)):
         raise RoleNotFound(f"'{target}' is not a subclass of sciswarm.agents.base.Role")
     return cls

@@ -3,27 +3,18 @@ and agent factories ('package.module:factory', called with the keyword arguments
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from autogen_core.tools import BaseTool, FunctionTool
 
+from sciswarm.agents.registry import import_object
+
 
 def load(target: str) -> Any:
     """The object at 'package.module:name' (ValueError saying what is wrong otherwise)."""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"'{target}' is not of the form 'package.module:name'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module '{module_name}': {exc}") from exc
-    obj = getattr(module, attr, None)
-    if obj is None:
-        raise ValueError(f"module '{module_name}' has no attribute '{attr}'")
-    return obj
+    return import_object(target)
 
 
 def load_tool(target: str) -> BaseTool[Any, Any]:
