@@ -58,25 +58,8 @@ class Writer(Role[WriterParams]):
     def __init__(self, ctx: RoleContext[WriterParams]) -> None:
         super().__init__(ctx)
         self.has_table = False
-
-    @property
-    def files(self) -> PaperFiles:
-        return PaperFiles(self.ctx.folder.paper, self.params.main)
-
-    @property
-    def paper_dir(self) -> Path:
-        return self.ctx.folder.paper
-
-    @property
-    def tex_path(self) -> Path:
-        return self.files.tex
-
-    @property
-    def _last_good_tex(self) -> Path:
-        return self.files.last_good_tex
-
-    def _keys(self) -> list[str]:
-        return self.files.keys()
+        self.files = PaperFiles(ctx.folder.paper, self.params.main)
+        self.paper_dir = self.files.folder
 
     def _setup(self, figures: Figures) -> None:
         if self.ctx.template is None:
@@ -87,7 +70,7 @@ class Writer(Role[WriterParams]):
 
             shutil.copytree(src, self.paper_dir)
             unpack_filecontents(self.paper_dir, self.params.main)
-            shutil.copy2(self.tex_path, self._last_good_tex)  # the template's own text: the first fallback
+            shutil.copy2(self.files.tex, self.files.last_good_tex)  # the template's own text: the first fallback
         for name in figures.files:
             f = self.ctx.workspace / name
             if f.exists():
@@ -119,14 +102,8 @@ class Writer(Role[WriterParams]):
             notes=notes,
             figures=self._figures_text(),
             table=(self.paper_dir / "results_table.tex").exists(),
-            keys=", ".join(self._keys()) or "(none)",
+            keys=", ".join(self.files.keys()) or "(none)",
         )
-
-    def _doc(self) -> TexDocument:
-        return self.files.doc()
-
-    def _save(self, doc: TexDocument) -> None:
-        self.files.save(doc)
 
     # ---- the pipeline ---------------------------------------------------
     async def handle(self, message: Message) -> None:
@@ -145,7 +122,7 @@ class Writer(Role[WriterParams]):
         system = self.ctx.prompts.render("system")
         tips = self.ctx.prompts.data("tips") or {}
         for part in PARTS:
-            doc = self._doc()
+            doc = self.files.doc()
             conv = self.ctx.model.conversation(system)
             prompt = (
                 self._digest()
@@ -160,7 +137,7 @@ class Writer(Role[WriterParams]):
             chars = put(doc, part, reply)
             if part == "Results" and self.has_table and "results_table" not in doc.text:
                 doc.append_to_section("Results", "\\input{results_table}")
-            self._save(doc)
+            self.files.save(doc)
             await self.ctx.publish(Draft(section=part, chars=chars), parent=parent)
 
     def _tip(self, part: str, tips: Any) -> str:
@@ -171,7 +148,7 @@ class Writer(Role[WriterParams]):
             await citation_rounds(self.ctx, self.files, self.params.citation_rounds)
 
     async def _fix_part(self, part: str, problems: str, stage: str) -> None:
-        doc = self._doc()
+        doc = self.files.doc()
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))
         figures = ", ".join(p.name for p in self.paper_dir.glob("*.png")) or "(none)"
         reply = await conv.say(
@@ -181,12 +158,12 @@ class Writer(Role[WriterParams]):
                 problems=problems,
                 body=for_prompt(doc, part),
                 figures=figures,
-                keys=", ".join(self._keys()) or "(none)",
+                keys=", ".join(self.files.keys()) or "(none)",
             ),
             stage=stage,
         )
         put(doc, part, reply)
-        self._save(doc)
+        self.files.save(doc)
 
     async def _compile_and_publish(self, parent: Message, *, revision: int) -> None:
         from sciswarm.paper import check_paper, compile_pdf, list_keys, page_count
@@ -196,7 +173,7 @@ class Writer(Role[WriterParams]):
         for rnd in range(self.params.fix_rounds + 1):
             problems = check_paper(self.paper_dir, self.params.main)
             if problems and rnd < self.params.fix_rounds:
-                targets = parts_for(self._doc(), [(p, None) for p in problems])
+                targets = parts_for(self.files.doc(), [(p, None) for p in problems])
                 if targets:
                     self.ctx.log(
                         f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
@@ -209,7 +186,7 @@ class Writer(Role[WriterParams]):
             if result.ok:
                 break
             by_part = parts_for(
-                self._doc(),
+                self.files.doc(),
                 [
                     (str(issue), issue.line)
                     for issue in result.errors
@@ -238,13 +215,13 @@ class Writer(Role[WriterParams]):
                 f"version, and there is no earlier PDF: {result.feedback(limit=3) if result else ''}"
             )
         if ok:
-            shutil.copy2(self.tex_path, self._last_good_tex)
+            shutil.copy2(self.files.tex, self.files.last_good_tex)
         else:
             self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
         final = self.paper_dir / f"paper_rev{revision}.pdf"
         shutil.copy2(pdf, final)
         keys = list_keys(self.files.bib())
-        cited = cited_keys(self.tex_path.read_text())
+        cited = cited_keys(self.files.tex.read_text())
         await self.ctx.publish(
             Paper(
                 pdf=str(final.relative_to(self.ctx.run_dir)),
@@ -263,17 +240,17 @@ class Writer(Role[WriterParams]):
         paper (``rejected_rev<n>.tex``). Returns the last compile and the parts reverted ([] if in vain)."""
         from sciswarm.paper import compile_pdf
 
-        rejected = self.tex_path.read_text()
+        rejected = self.files.tex.read_text()
         (self.paper_dir / f"rejected_rev{revision}.tex").write_text(rejected)
-        good = TexDocument(self._last_good_tex.read_text())
+        good = TexDocument(self.files.last_good_tex.read_text())
         reverted: list[str] = []
         result: CompileResult | None = None
         for part in [*broken, *(p for p in PARTS if p not in broken)]:
-            doc = self._doc()
+            doc = self.files.doc()
             if text_of(doc, part) == text_of(good, part):
                 continue
             restore(doc, part, good)
-            self._save(doc)
+            self.files.save(doc)
             reverted.append(part)
             result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
             if result.ok:
@@ -283,7 +260,7 @@ class Writer(Role[WriterParams]):
                     "warning",
                 )
                 return result, reverted
-        self.tex_path.write_text(rejected)  # the parts were not the cause: keep the writing as it was
+        self.files.tex.write_text(rejected)  # the parts were not the cause: keep the writing as it was
         if result is None:  # nothing differs from the last compiling version: its failure is elsewhere
             result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
         return result, []
@@ -301,10 +278,10 @@ class Writer(Role[WriterParams]):
             stage="revise/plan",
         )
         for part in [p for p in plan.parts if p in PARTS]:
-            doc = self._doc()
+            doc = self.files.doc()
             reply = await conv.say(
                 self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=for_prompt(doc, part)),
                 stage=f"revise/{part}",
             )
             put(doc, part, reply)
-            self._save(doc)
+            self.files.save(doc)

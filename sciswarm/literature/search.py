@@ -133,7 +133,7 @@ class LiteratureSearch:
                     functools.partial(engine.search, query, limit),
                     policy,
                     self._limiters[engine.name],
-                    gave_up_elsewhere=lambda b=breaker: b.is_open,  # type: ignore[misc]
+                    gave_up_elsewhere=lambda: breaker.is_open,  # noqa: B023 (called within this iteration)
                 )
             except BaseException as exc:
                 if not isinstance(exc, EngineFailed):

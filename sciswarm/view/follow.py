@@ -34,6 +34,7 @@ class Follower:
         self.line = line  # complete lines handed out so far (the next record's number)
         self._chunk = chunk
         self._ino: int | None = None
+        self.restarts = 0  # times the file was replaced or truncated (readers of totals start over)
 
     def _check_file(self) -> bool:
         try:
@@ -42,6 +43,7 @@ class Follower:
             return False
         if self._ino is not None and (st.st_ino != self._ino or st.st_size < self.offset):
             self.offset, self.line = 0, 0  # replaced or truncated: start over
+            self.restarts += 1
         self._ino = st.st_ino
         return st.st_size > self.offset
 

@@ -37,3 +37,17 @@ def test_a_line_longer_than_a_chunk_and_a_replaced_file(tmp_path: Path) -> None:
     replacement.write_text(line(9))
     os.replace(replacement, path)  # e.g. a resumed run rewrote it: start over
     assert [(i, r["n"]) for i, r in follower.read_all()] == [(0, 9)]
+    assert follower.restarts == 1
+
+
+def test_run_tally_counts_again_when_the_transcript_is_replaced_by_a_longer_one(tmp_path: Path) -> None:
+    from sciswarm.view.web.transcript import RunTally
+
+    path = tmp_path / "transcript.jsonl"
+    path.write_text("".join(line(i) for i in range(3)))
+    tally = RunTally()
+    assert tally.update(path).messages == 3
+    replacement = tmp_path / "new.jsonl"
+    replacement.write_text("".join(line(i) for i in range(5)))
+    os.replace(replacement, path)
+    assert tally.update(path).messages == 5  # not 3 + 5

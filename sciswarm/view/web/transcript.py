@@ -100,9 +100,9 @@ class RunTally:
     def update(self, path: Path) -> Tally:
         if self._follower is None or self._follower.path != path:
             self._follower = Follower(path)
-        start = self._follower.line
+        restarts = self._follower.restarts
         batch = self._follower.read_all()
-        if self._follower.line < start:  # the file was replaced: count again
+        if self._follower.restarts != restarts:  # the file was replaced: count again
             self.tally = Tally()
             self.tally.status = ""
         for _, rec in batch:
