@@ -8,6 +8,7 @@ context from ``sciswarm.testing.make_context``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
@@ -44,9 +45,14 @@ class RoleContext(Generic[P]):
     folder: IdeaFolder
     models: Models | None = None
     lab: Lab = field(default_factory=NoLab)
-    literature: LiteratureSearch | None = None
+    literature_port: Callable[[], LiteratureSearch | None] = lambda: None  # made on first use, once per run
     flow: Flow = field(default_factory=Flow)
     template: Path | None = None
+
+    @property
+    def literature(self) -> LiteratureSearch | None:
+        """The swarm's literature search (None when searching is off); opened when a role first asks."""
+        return self.literature_port()
 
     @property
     def idea_id(self) -> str:

@@ -58,7 +58,7 @@ class Wiring:
             folder=folder,
             models=Models(lambda model: ModelHandle(self.clients[model], name, idea_id), self.ledger),
             lab=Lab(services.sandbox, services.run_spec, thread, folder),
-            literature=services.literature,
+            literature_port=lambda: services.literature,
             flow=self.flow,
             template=services.template,
         )

@@ -93,7 +93,7 @@ def make_context(
         folder=IdeaFolder(run_dir, idea_id),
         models=Models(lambda _name: ModelHandle(client, name, idea_id), ledger),
         lab=lab or NoLab(),
-        literature=literature,
+        literature_port=lambda: literature,
         flow=flow or Flow(),
         template=template,
     )
