@@ -1,11 +1,13 @@
 """The writer's citation rounds: the model asks for a search, picks papers from the results and writes the
 sentence that cites them; the BibTeX comes from the literature search, never from the model. A sentence citing
-a key the bibliography lacks is not added; a literature outage ends the rounds at once."""
+a key the bibliography lacks is not added; a literature outage ends the rounds at once. Every entry merged
+records its literature origin (references.json), and ``check_references`` (run when the rounds end) makes
+every cited key resolve to the template's or a literature record's entry."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -13,6 +15,9 @@ from sciswarm.agents.base import RoleContext
 from sciswarm.agents.paper_files import PaperFiles
 from sciswarm.agents.paper_parts import extract_latex, outline
 from sciswarm.paper.checks import cited_keys
+
+if TYPE_CHECKING:
+    from sciswarm.paper.references import ReferenceReport
 
 
 class CiteQuery(BaseModel):
@@ -27,7 +32,7 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
     if search is None:
         return
     from sciswarm.literature import format_for_prompt
-    from sciswarm.paper import merge_bibtex
+    from sciswarm.paper.references import add_literature
 
     system = ctx.prompts.render("system")
     for rnd in range(1, rounds + 1):
@@ -70,8 +75,7 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
         sentence = extract_latex(sentence) if "```" in sentence else sentence
         if not chosen or not sentence:
             continue
-        entries = [await search.bibtex(papers[i]) for i in chosen]
-        merge_bibtex(files.bib(), entries)
+        add_literature(files.folder, files.bib(), [(papers[i], await search.bibtex(papers[i])) for i in chosen])
         known = set(files.keys())
         used = cited_keys(sentence)
         if used - known:
@@ -80,6 +84,26 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
         if not doc.append_to_section(q.Section, sentence):
             doc.append_to_section("Related Work", sentence)
         files.save(doc)
+
+
+async def check_references(ctx: RoleContext[Any], files: PaperFiles) -> ReferenceReport:
+    """The reference check before a compile (``paper/refcheck.py``): invented entries and keys are replaced by
+    real literature records or removed with their cites; the report is saved in references.json, each invented
+    key is logged and the counts are published as one log line."""
+    from sciswarm.paper.refcheck import verify_references
+    from sciswarm.paper.references import FILE, record_template
+
+    if not (files.folder / FILE).exists() and ctx.template is not None:  # a paper folder older than its origins
+        record_template(files.folder, files.tex.name, ctx.template / "latex")
+    report = await verify_references(files.folder, files.tex.name, files.bib(), ctx.literature)
+    for item in report.invented[len(report.invented) - report.new_invented :]:
+        if item.action == "replaced":
+            what = f"replaced by {item.replaced_by} ({item.engine} {item.record_id}: {item.matched_title!r})"
+        else:
+            what = f"removed with its citations ({item.reason})"
+        ctx.log(f"invented reference `{item.key}` (in {item.found_in}): {what}", "warning")
+    ctx.log(report.summary())
+    return report
 
 
 def _selected(reply: str, n: int) -> list[int]:

@@ -16,7 +16,7 @@ from sciswarm.agents.edits import (
     write_whole_files,
 )
 from sciswarm.agents.results import compact, finished_runs, read_results
-from sciswarm.errors import SetupError
+from sciswarm.errors import ExperimentError, SetupError
 from sciswarm.events import (
     CodeChange,
     ExperimentPlan,
@@ -183,6 +183,11 @@ class Coder(Role[CoderParams]):
     async def _finish(self, parent: Message, last_note: str = "") -> None:
         # the runs that succeeded, from disk (so a resumed coder knows them too)
         runs = [r for r in finished_runs(self.ctx.workspace) if r > 0]
+        if not runs:  # a stage contract: no write-up from nothing
+            raise ExperimentError(
+                f"no experiment run succeeded ({len(self.plan)} planned, each tried up to {self.params.max_attempts} "
+                "times): nothing to write a paper about (the runs' errors are in the transcript and logs/)"
+            )
         results = {f"run_{r}": compact(read_results(self.ctx.workspace, r)) for r in [0, *runs]}
         plot = self.ctx.workspace / "plot.py"
         if "plot.py" in self.allowed and plot.exists() and runs:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role
-from sciswarm.agents.edits import EditError, apply_edits, parse_edits
+from sciswarm.agents.figures import FigureStage
 from sciswarm.agents.results import compact, read_results
+from sciswarm.agents.seeds import read_info, run_seeds, seed_flags
 from sciswarm.errors import ExperimentError
-from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Figures, Message
+from sciswarm.events import CodeChange, ExperimentRun, ExperimentsDone, Message
 from sciswarm.sandboxes.base import RunResult
 
 _BASELINE_LOCKS: dict[str, asyncio.Lock] = {}
@@ -23,13 +23,11 @@ _BASELINE_LOCKS: dict[str, asyncio.Lock] = {}
 class ExperimenterParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    plot_fix_attempts: int = Field(default=3, ge=0, le=10)
+    plot_fix_attempts: int = Field(
+        default=3, ge=0, le=10, description="fixes of plot.py in all: for crashes and for figure problems"
+    )
     error_tail_chars: int = Field(default=2000, ge=200)
     reuse_baseline: bool = Field(default=True, description="run the template's run_0 once and reuse it")
-
-
-class FigureNotes(BaseModel):
-    descriptions: dict[str, str]
 
 
 def template_key(template: Path) -> str:
@@ -63,30 +61,14 @@ class Experimenter(Role[ExperimenterParams]):
             await self._ensure_baseline()
             await self._run(message)
         elif isinstance(message, ExperimentsDone):
-            await self._figures(message)
-
-    async def _execute(self, folder: Path, argv: list[str], label: str) -> tuple[RunResult, float, int]:
-        res = await self.ctx.lab.run(folder, argv, label=label)
-        limits = self.ctx.lab.limits(argv)
-        return res, limits.timeout_s, limits.memory_mb
-
-    def _validate(self, folder: Path, run: int) -> dict[str, dict[str, float]]:
-        from sciswarm.templates import validate_final_info
-
-        f = folder / f"run_{run}" / "final_info.json"
-        if not f.exists():
-            raise ValueError(f"run_{run}/final_info.json was not written")
-        try:
-            data = json.loads(f.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"run_{run}/final_info.json is not valid JSON: {exc}") from exc
-        return validate_final_info(data)
+            await FigureStage(self.ctx).run(message)
 
     async def _ensure_baseline(self) -> None:
         ws = self.ctx.workspace
         if (ws / "run_0" / "final_info.json").exists() or self.ctx.template is None:
             return
-        key = template_key(self.ctx.template)
+        seeds = self.ctx.flow.seeds
+        key = template_key(self.ctx.template) + (f"-seeds{seeds}" if seeds > 1 else "")
         cache = self.ctx.run_dir.parent / ".baselines" / key
         lock = _BASELINE_LOCKS.setdefault(str(cache), asyncio.Lock())
         async with lock:
@@ -96,19 +78,34 @@ class Experimenter(Role[ExperimenterParams]):
                 shutil.rmtree(cache, ignore_errors=True)
                 copy_template(self.ctx.template, cache)
                 self.ctx.log(f"running the template baseline run_0 (cached in {cache})")
-                res, timeout_s, mem = await self._execute(
-                    cache, ["python", "experiment.py", "--out_dir=run_0"], "run_0"
-                )
-                if not res.ok:
-                    raise ExperimentError(
-                        "the template's baseline failed: " + describe_failure(res, timeout_s, mem, 2000)
-                    )
-                self._validate(cache, 0)
+                done = await run_seeds(self.ctx.lab, cache, 0, seeds=self.ctx.flow.seeds, label="run_0")
+                if not done.result.ok or done.error:
+                    limits = self.ctx.lab.limits(["python"])
+                    why = done.error or describe_failure(done.result, limits.timeout_s, limits.memory_mb, 2000)
+                    raise ExperimentError("the template's baseline failed: " + why)
             else:
                 self.ctx.log(f"reusing the cached baseline run_0 from {cache}")
         shutil.copytree(cache / "run_0", ws / "run_0", dirs_exist_ok=True)
+        for flag in seed_flags(ws / "run_0"):
+            self.ctx.folder.flag_run(0, flag)
+            self.ctx.log(f"run_0 (baseline): {flag}", "warning")
         baseline = compact(read_results(ws, 0))
         self._note(f"# Experiment notes\n\n## Run 0: baseline (unmodified template)\nResults: {baseline}\n")
+
+    def _flag(self, run: int, change: CodeChange, msg: ExperimentRun, flags: list[str]) -> None:
+        """What the claims audit must know about this run: unchanged code, non-finite metrics, seeds ignored."""
+        from sciswarm.templates.final_info import has_nonfinite
+
+        self.ctx.folder.clear_run_flags(run)
+        if not change.changed:
+            flags = ["the code did not change for this run", *flags]
+        bad = has_nonfinite(msg.results) if msg.ok else []
+        if bad:
+            flags.append(f"non-finite metrics (NaN or infinite): {', '.join(bad)}")
+        for flag in flags:
+            self.ctx.folder.flag_run(run, flag)
+            if flag != "the code did not change for this run":
+                self.ctx.log(f"run_{run}: {flag}", "warning")
 
     def _note(self, text: str) -> None:
         self.ctx.folder.add_notes(text + "\n")
@@ -117,12 +114,10 @@ class Experimenter(Role[ExperimenterParams]):
         ws, run = self.ctx.workspace, change.run
         if change.note and change.attempt == 1 and run > 1:
             self._note(f"Coder's notes on run {run - 1}: {change.note}\n")
-        out_dir = ws / f"run_{run}"
-        if out_dir.exists():
-            shutil.rmtree(out_dir)  # a retry starts from a clean output folder
-        res, timeout_s, mem = await self._execute(
-            ws, ["python", "experiment.py", f"--out_dir=run_{run}"], f"run_{run}_attempt_{change.attempt}"
-        )
+        seeds = self.ctx.flow.seeds
+        done = await run_seeds(self.ctx.lab, ws, run, seeds=seeds, label=f"run_{run}_attempt_{change.attempt}")
+        res = done.result
+        limits = self.ctx.lab.limits(["python"])
         msg = ExperimentRun(
             run=run,
             attempt=change.attempt,
@@ -132,69 +127,24 @@ class Experimenter(Role[ExperimenterParams]):
             oom_killed=res.oom_killed,
             wall_s=res.wall_s,
         )
-        if res.ok:
-            try:
-                msg.results = self._validate(ws, run)
-                msg.ok = True
-            except ValueError as exc:
-                msg.error = f"the run exited 0 but {exc}"
+        which = f"seed {done.failed_seed} of {seeds}: " if done.failed_seed is not None and seeds > 1 else ""
+        if done.error:
+            msg.error = f"the run exited 0 but {done.error}"
+        elif not res.ok:
+            tail = self.params.error_tail_chars
+            msg.error = which + describe_failure(res, limits.timeout_s, limits.memory_mb, tail)
         else:
-            msg.error = describe_failure(res, timeout_s, mem, self.params.error_tail_chars)
+            msg.results = read_info(ws / f"run_{run}" / "final_info.json")
+            msg.ok = True
+        self._flag(run, change, msg, done.flags)
         plan = self.ctx.folder.plan()
         what = plan[run - 1] if 0 < run <= len(plan) else ""
-        flag = "" if change.changed else " [WARNING: the code did not change for this run]"
+        flags = "".join(f" [WARNING: {f}]" for f in self.ctx.folder.run_flags().get(f"run_{run}", []))
         if msg.ok:
-            self._note(f"## Run {run}: {what}{flag}\nResults: {compact(msg.results)}\n")
+            mean = f" (mean over {seeds} seeds)" if seeds > 1 else ""
+            self._note(f"## Run {run}: {what}{flags}\nResults{mean}: {compact(msg.results)}\n")
         else:
             lines = [x for x in msg.error.splitlines() if x.strip()]
             gist = lines[0] if len(lines) < 2 else f"{lines[0].split(';')[0]}: {lines[-1].strip()}"
             self._note(f"## Run {run} attempt {change.attempt} FAILED: {gist[:300]}\n")
         await self.ctx.publish(msg, parent=change)
-
-    async def _figures(self, done: ExperimentsDone) -> None:
-        ws = self.ctx.workspace
-        before = {p.name: p.stat().st_mtime for p in ws.glob("*.png")}
-        error = ""
-        for attempt in range(self.params.plot_fix_attempts + 1):
-            res, timeout_s, mem = await self._execute(ws, ["python", "plot.py"], f"plot_attempt_{attempt + 1}")
-            if res.ok:
-                error = ""
-                break
-            error = describe_failure(res, timeout_s, mem, self.params.error_tail_chars)
-            if attempt < self.params.plot_fix_attempts:
-                await self._fix_plot(error)
-        if error:
-            self.ctx.log(f"plot.py still fails after {self.params.plot_fix_attempts} fixes: {error[:300]}", "error")
-        figures = sorted(p.name for p in ws.glob("*.png") if before.get(p.name) != p.stat().st_mtime)
-        descriptions: dict[str, str] = {}
-        if figures:
-            results = {f"run_{r}": compact(read_results(ws, r)) for r in [0, *done.runs]}
-            conv = self.ctx.model.conversation(self.ctx.prompts.render("system", title=self._title()))
-            notes = await conv.say_json(
-                self.ctx.prompts.render(
-                    "describe",
-                    files=", ".join(figures),
-                    plot=(ws / "plot.py").read_text(),
-                    results=json.dumps(results),
-                ),
-                FigureNotes,
-                stage="describe_figures",
-            )
-            descriptions = {k: v for k, v in notes.descriptions.items() if k in figures}
-            self._note("## Figures\n" + "\n".join(f"- {k}: {v}" for k, v in descriptions.items()) + "\n")
-        await self.ctx.publish(Figures(files=figures, descriptions=descriptions), parent=done)
-
-    def _title(self) -> str:
-        return str((self.ctx.folder.idea() or {}).get("Title", ""))
-
-    async def _fix_plot(self, error: str) -> None:
-        ws = self.ctx.workspace
-        conv = self.ctx.model.conversation(self.ctx.prompts.render("system", title=self._title()))
-        reply = await conv.say(
-            self.ctx.prompts.render("plot_fix", error=error, plot=(ws / "plot.py").read_text()),
-            stage="plot_fix",
-        )
-        try:
-            apply_edits(ws, parse_edits(reply), {"plot.py"})
-        except EditError as exc:
-            self.ctx.log(f"plot fix could not be applied: {exc}", "warning")

@@ -12,6 +12,7 @@ from sciswarm.paper.sections import TexDocument
 class PaperFiles:
     def __init__(self, folder: Path, main: str = "template.tex") -> None:
         self.folder = folder
+        self.main = main
         self.tex = folder / main
 
     @property

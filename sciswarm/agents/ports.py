@@ -4,12 +4,13 @@ swarm's flow settings. Each is small and testable on its own (``sciswarm.testing
 - ``Thread``: publish on the bus, record trace events, log, stream a command's output lines (one object).
 - ``IdeaFolder``: the one owner of ``runs/<run>/ideas/<idea>/`` (idea, novelty, plan, notes, reviews, ...).
 - ``Lab``: sandboxed runs under the swarm's limits; a role names the command, never its own timeout.
-- ``Models``: the role's default model and the swarm's other models by name.
+- ``Models``: the role's default model, the swarm's other models by name, and the one that looks at figures.
 - ``Flow``: the run-wide settings a role may read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Flow:
     goal: str = ""
     max_ideas: int = 10
     proceed_on_unknown_novelty: bool = True
+    seeds: int = 1  # every experiment run (and the baseline) is repeated with this many seeds
 
 
 class Thread:
@@ -138,6 +140,31 @@ class IdeaFolder:
     def write_reviews(self, reviews: dict[str, Any]) -> None:
         self._write("reviews.json", reviews)
 
+    def claims(self) -> dict[str, Any] | None:
+        """The claims audit of the latest paper revision (``claims.json``)."""
+        return self._read("claims.json")
+
+    def write_claims(self, audit: dict[str, Any]) -> None:
+        self._write("claims.json", audit)
+
+    def run_flags(self) -> dict[str, list[str]]:
+        """What the experimenter flagged per run (``run_<i>`` -> flags): unchanged code, non-finite metrics,
+        seeds ignored. Carried into the claims audit."""
+        flags = self._read("run_flags.json")
+        return {str(k): [str(x) for x in v] for k, v in flags.items()} if isinstance(flags, dict) else {}
+
+    def flag_run(self, run: int, flag: str) -> None:
+        flags = self.run_flags()
+        items = flags.setdefault(f"run_{run}", [])
+        if flag not in items:
+            items.append(flag)
+        self._write("run_flags.json", flags)
+
+    def clear_run_flags(self, run: int) -> None:
+        flags = self.run_flags()
+        if flags.pop(f"run_{run}", None) is not None:
+            self._write("run_flags.json", flags)
+
     def notes(self) -> str:
         f = self.path / "notes.txt"
         return f.read_text() if f.exists() else ""
@@ -167,9 +194,12 @@ class Lab:
         """The spec a run gets (for messages that quote the limits)."""
         return self._spec(argv or ["python"])
 
-    async def run(self, workspace: Path, argv: list[str], *, label: str) -> RunResult:
-        """Run ``argv`` in ``workspace``; full logs under the idea's ``logs/<label>/``."""
+    async def run(self, workspace: Path, argv: list[str], *, label: str, seed: int | None = None) -> RunResult:
+        """Run ``argv`` in ``workspace``; full logs under the idea's ``logs/<label>/``. ``seed`` is given to the
+        command as ``SCISWARM_SEED`` in its environment."""
         spec = self._spec(argv)
+        if seed is not None:
+            spec = dataclasses.replace(spec, env={**spec.env, "SCISWARM_SEED": str(seed)})
         sandbox = self._sandbox()
         result = await sandbox.run(workspace, spec, on_output=self._thread.output, log_dir=self._folder.logs(label))
         self._thread.trace(
@@ -194,17 +224,28 @@ class NoLab(Lab):
     def limits(self, argv: list[str] | None = None) -> RunSpec:
         raise SetupError("no sandbox is configured for this swarm")
 
-    async def run(self, workspace: Path, argv: list[str], *, label: str) -> RunResult:
+    async def run(self, workspace: Path, argv: list[str], *, label: str, seed: int | None = None) -> RunResult:
         raise SetupError("no sandbox is configured for this swarm")
 
 
 class Models:
     """The swarm's models as a role sees them: handles bound to the role and its idea."""
 
-    def __init__(self, handle: Callable[[str], ModelHandle], ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        handle: Callable[[str], ModelHandle],
+        ledger: Ledger | None = None,
+        vision: Callable[[], ModelHandle] | None = None,
+    ) -> None:
         self._handle = handle
         self.ledger = ledger
+        self._vision = vision
 
     def named(self, name: str) -> ModelHandle:
         """Another model of the swarm by its ``models:`` name (names are checked when the config loads)."""
         return self._handle(name)
+
+    def vision(self) -> ModelHandle | None:
+        """The model that looks at images (the swarm's ``vision_model``, else the role's own); None when the
+        context was built without one (then use the role's own model)."""
+        return self._vision() if self._vision is not None else None

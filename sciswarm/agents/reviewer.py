@@ -55,9 +55,9 @@ def meta_scores(reviews: list[ReviewScores], text: ReviewScores) -> ReviewScores
 
 
 def _paper_text(pdf: Path, limit: int) -> str:
-    from sciswarm.paper import extract_text
+    from sciswarm.paper import extract_text, without_urls
 
-    return extract_text(pdf, max_chars=limit)
+    return without_urls(extract_text(pdf, max_chars=limit))
 
 
 class ReviewerPanel(Role[ReviewerPanelParams]):
@@ -73,8 +73,9 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
         pdf = Path(message.pdf)
         pdf = pdf if pdf.is_absolute() else self.ctx.run_dir / pdf
         text = _paper_text(pdf, self.params.max_paper_chars)
+        audit = self._audit(message.revision)
         n = self.params.num_reviewers
-        jobs = [self._review(i, text, message) for i in range(n)]
+        jobs = [self._review(i, text, audit, message) for i in range(n)]
         if self.params.parallel:
             outcomes = await asyncio.gather(*jobs, return_exceptions=True)
         else:
@@ -106,7 +107,16 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
                 parent=message,
             )
 
-    async def _review(self, i: int, text: str, paper: Paper) -> ReviewScores:
+    def _audit(self, revision: int) -> str:
+        """The claims audit of this revision, for the reviewers' soundness judgement."""
+        from sciswarm.evidence import AuditReport, summary_for_reviewers
+
+        data = self.ctx.folder.claims()
+        if not data or data.get("revision") != revision:
+            return "(no claims audit was made for this paper)"
+        return summary_for_reviewers(AuditReport.model_validate(data))
+
+    async def _review(self, i: int, text: str, audit: str, paper: Paper) -> ReviewScores:
         personas = self.params.personas or [""]
         handle = self.ctx.model
         if self.params.models:
@@ -116,8 +126,12 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
             handle = handle.with_temperature(temp)  # the scripted model ignores it
         conv = handle.conversation(self.ctx.prompts.render("system", persona=personas[i % len(personas)]))
         stage = f"review/r{i + 1}"
-        review = await conv.say_json(self.ctx.prompts.render("form", paper=text), ReviewScores, stage=stage)
+        task = len(conv.messages) + 1  # the system prompt and the form with the paper
+        review = await conv.say_json(
+            self.ctx.prompts.render("form", paper=text, audit=audit), ReviewScores, stage=stage
+        )
         for rnd in range(2, self.params.num_reflections + 1):
+            conv.keep(head=task, tail=1)  # each round reconsiders the latest review only, not every draft
             try:
                 review = await conv.say_json(
                     self.ctx.prompts.render("reflect", round=rnd, rounds=self.params.num_reflections),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role, RoleContext
-from sciswarm.agents.citing import citation_rounds
+from sciswarm.agents.citing import check_references, citation_rounds
+from sciswarm.agents.layout_fixes import LAYOUT_KINDS, check_line, layout_fixes
 from sciswarm.agents.paper_files import PaperFiles
 from sciswarm.agents.paper_parts import (
     PARTS,
@@ -18,17 +19,12 @@ from sciswarm.agents.paper_parts import (
     outline,
     parts_for,
     put,
-    restore,
-    text_of,
 )
 from sciswarm.agents.results import finished_runs
+from sciswarm.agents.reverting import revert_until_it_compiles
 from sciswarm.errors import PaperBuildError, SetupError
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
 from sciswarm.paper.checks import cited_keys
-from sciswarm.paper.sections import TexDocument
-
-if TYPE_CHECKING:
-    from sciswarm.paper.latex import CompileResult
 
 
 class WriterParams(BaseModel):
@@ -37,8 +33,11 @@ class WriterParams(BaseModel):
     refine: bool = True
     citation_rounds: int = Field(default=20, ge=0, le=50)
     fix_rounds: int = Field(default=3, ge=0, le=10)
+    audit: bool = Field(default=True, description="audit the numbers and comparisons against the results")
+    audit_rounds: int = Field(default=2, ge=0, le=5, description="writer fix rounds driven by the audit")
     max_notes_chars: int = Field(default=6000, ge=500)
     compile_timeout_s: float = Field(default=120, gt=0)
+    layout_tolerance_pt: float = Field(default=10, ge=0, description="overfull boxes / floats up to this: ignored")
     main: str = "template.tex"
 
 
@@ -51,7 +50,7 @@ class Writer(Role[WriterParams]):
     name = "writer"
     description = "Writes the LaTeX paper from notes, results and figures; cites real papers; compiles to PDF."
     subscribes = ("figures", "revision")
-    publishes = ("draft", "paper")
+    publishes = ("draft", "claims_audit", "paper")
     Params = WriterParams
 
     # ---- files ------------------------------------------------------------
@@ -67,9 +66,11 @@ class Writer(Role[WriterParams]):
         src = self.ctx.template / "latex"
         if not self.paper_dir.exists():
             from sciswarm.paper.bib import unpack_filecontents
+            from sciswarm.paper.references import record_template
 
             shutil.copytree(src, self.paper_dir)
             unpack_filecontents(self.paper_dir, self.params.main)
+            record_template(self.paper_dir, self.params.main)  # references.json: the template's entries
             shutil.copy2(self.files.tex, self.files.last_good_tex)  # the template's own text: the first fallback
         for name in figures.files:
             f = self.ctx.workspace / name
@@ -113,9 +114,12 @@ class Writer(Role[WriterParams]):
             self.has_table = self._write_results_table()
             await self._write_all(message)
             await self._cite()
+            await self._audit(message, revision=0)
             await self._compile_and_publish(message, revision=0)
         elif isinstance(message, Revision):
             await self._revise(message)
+            await check_references(self.ctx, self.files)
+            await self._audit(message, revision=message.revision)
             await self._compile_and_publish(message, revision=message.revision)
 
     async def _write_all(self, parent: Message) -> None:
@@ -146,6 +150,14 @@ class Writer(Role[WriterParams]):
     async def _cite(self) -> None:
         if self.ctx.literature is not None and self.params.citation_rounds:
             await citation_rounds(self.ctx, self.files, self.params.citation_rounds)
+        await check_references(self.ctx, self.files)  # every cite backed by the template or the literature
+
+    async def _audit(self, parent: Message, *, revision: int) -> None:
+        if self.params.audit:
+            from sciswarm.agents.auditing import ClaimsAuditor
+
+            auditor = ClaimsAuditor(self.ctx, self.files, self._fix_part, rounds=self.params.audit_rounds)
+            await auditor.run(revision=revision, parent=parent)
 
     async def _fix_part(self, part: str, problems: str, stage: str) -> None:
         doc = self.files.doc()
@@ -170,10 +182,11 @@ class Writer(Role[WriterParams]):
 
         result = None
         broken: list[str] = []  # the parts the last failed compile was traced to
-        for rnd in range(self.params.fix_rounds + 1):
-            problems = check_paper(self.paper_dir, self.params.main)
-            if problems and rnd < self.params.fix_rounds:
-                targets = parts_for(self.files.doc(), [(p, None) for p in problems])
+        main, rounds = self.params.main, self.params.fix_rounds
+        for rnd in range(rounds + 1):
+            problems = check_paper(self.paper_dir, main)
+            if problems and rnd < rounds:
+                targets = parts_for(self.files.doc(), [(p, check_line(p, main)) for p in problems])
                 if targets:
                     self.ctx.log(
                         f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
@@ -182,20 +195,27 @@ class Writer(Role[WriterParams]):
                     for part, probs in targets.items():
                         await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix/{part}")
                     continue
-            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
+            result = await compile_pdf(self.paper_dir, main, timeout_s=self.params.compile_timeout_s)
             if result.ok:
-                break
+                shutil.copy2(self.files.tex, self.files.last_good_tex)  # what a broken layout fix goes back to
+                layout = layout_fixes(self.files.doc(), result.errors, main, self.params.layout_tolerance_pt)
+                if not layout.by_part or rnd == rounds:
+                    break
+                self.ctx.log(layout.fixing(), "warning")
+                for part, probs in layout.by_part.items():
+                    await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix_layout/{part}")
+                continue
             by_part = parts_for(
                 self.files.doc(),
                 [
                     (str(issue), issue.line)
                     for issue in result.errors
                     # an error inside results_table.tex (code wrote it, not the model) is no part's
-                    if not issue.file or Path(issue.file).name == self.params.main
+                    if (not issue.file or Path(issue.file).name == main) and issue.kind not in LAYOUT_KINDS
                 ],
             )
             broken = list(by_part)
-            if rnd == self.params.fix_rounds:
+            if rnd == rounds:
                 break
             if not by_part:
                 self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")
@@ -205,7 +225,9 @@ class Writer(Role[WriterParams]):
                 await self._fix_part(part, "\n".join(f"- {e}" for e in errs), f"fix_latex/{part}")
         reverted: list[str] = []
         if result is not None and not result.ok:
-            result, reverted = await self._revert_until_it_compiles(broken, revision)
+            result, reverted = await revert_until_it_compiles(
+                self.files, broken, revision, timeout_s=self.params.compile_timeout_s, log=self.ctx.log
+            )
         last_good = self.paper_dir / "last_good.pdf"
         ok = bool(result and result.ok)
         pdf = result.pdf if ok and result and result.pdf else (last_good if last_good.exists() else None)
@@ -214,8 +236,11 @@ class Writer(Role[WriterParams]):
                 "the paper did not compile, not even with every written part back at its last compiling "
                 f"version, and there is no earlier PDF: {result.feedback(limit=3) if result else ''}"
             )
-        if ok:
+        if ok and result is not None:
             shutil.copy2(self.files.tex, self.files.last_good_tex)
+            layout = layout_fixes(self.files.doc(), result.errors, main, self.params.layout_tolerance_pt)
+            for note in layout.remaining(rounds, check_paper(self.paper_dir, main)):
+                self.ctx.log(note, "warning")
         else:
             self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
         final = self.paper_dir / f"paper_rev{revision}.pdf"
@@ -233,37 +258,6 @@ class Writer(Role[WriterParams]):
             ),
             parent=parent,
         )
-
-    async def _revert_until_it_compiles(self, broken: list[str], revision: int) -> tuple[CompileResult, list[str]]:
-        """Put parts back at their last compiling version, the ones the errors were traced to first, until
-        the paper compiles; the rest of the writing stays. The text that did not compile is kept beside the
-        paper (``rejected_rev<n>.tex``). Returns the last compile and the parts reverted ([] if in vain)."""
-        from sciswarm.paper import compile_pdf
-
-        rejected = self.files.tex.read_text()
-        (self.paper_dir / f"rejected_rev{revision}.tex").write_text(rejected)
-        good = TexDocument(self.files.last_good_tex.read_text())
-        reverted: list[str] = []
-        result: CompileResult | None = None
-        for part in [*broken, *(p for p in PARTS if p not in broken)]:
-            doc = self.files.doc()
-            if text_of(doc, part) == text_of(good, part):
-                continue
-            restore(doc, part, good)
-            self.files.save(doc)
-            reverted.append(part)
-            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
-            if result.ok:
-                self.ctx.log(
-                    f"the paper compiles with {', '.join(reverted)} back at the last compiling version "
-                    "(the newer text did not compile within the fix rounds)",
-                    "warning",
-                )
-                return result, reverted
-        self.files.tex.write_text(rejected)  # the parts were not the cause: keep the writing as it was
-        if result is None:  # nothing differs from the last compiling version: its failure is elsewhere
-            result = await compile_pdf(self.paper_dir, self.params.main, timeout_s=self.params.compile_timeout_s)
-        return result, []
 
     async def _revise(self, revision: Revision) -> None:
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))

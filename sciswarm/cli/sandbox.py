@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from sciswarm.sandboxes.base import Sandbox, SandboxError
-from sciswarm.sandboxes.conformance import render_table, run_suite
+from sciswarm.sandboxes.conformance import run_suite
+from sciswarm.sandboxes.conformance_report import render_table
 from sciswarm.sandboxes.factory import docker_available, make_sandbox
 from sciswarm.sandboxes.gpus import host_gpu_ids, nvidia_runtime_available
 from sciswarm.sandboxes.image import (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sciswarm.events.messages import (
     MESSAGE_ADAPTER,
     BuiltinMessage,
+    ClaimsAudit,
     CodeChange,
     Draft,
     ExperimentPlan,
@@ -45,6 +46,7 @@ __all__ = [
     "TRACE_KINDS",
     "TRACE_TYPES",
     "BuiltinMessage",
+    "ClaimsAudit",
     "CodeChange",
     "Draft",
     "ExperimentPlan",

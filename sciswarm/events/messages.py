@@ -161,6 +161,26 @@ class Paper(Message):
         return f"paper rev {self.revision}: {self.pdf} ({self.pages} pages, {self.citations} citations{state})"
 
 
+class ClaimsAudit(Message):
+    """The claims audit of a paper revision: numbers traced, comparisons verified by code, what is left."""
+
+    kind: Literal["claims_audit"] = "claims_audit"
+    revision: int = 0
+    rounds: int = 0  # writer fix rounds the audit drove
+    counts: dict[str, int] = Field(default_factory=dict)
+    remaining: list[str] = Field(default_factory=list)
+    path: str = "claims.json"
+
+    def summary(self) -> str:
+        c = self.counts
+        held = c.get("comparisons_supported", 0) + c.get("comparisons_untested", 0)
+        return (
+            f"claims audit rev {self.revision}: {c.get('numbers_traced', 0)}/{c.get('numbers', 0)} numbers traced, "
+            f"{held}/{c.get('comparisons', 0)} comparisons hold ({self.rounds} fix round(s)); "
+            f"{len(self.remaining)} issue(s) left"
+        )
+
+
 class ReviewScores(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -262,6 +282,7 @@ BuiltinMessage = Annotated[
     | Figures
     | Draft
     | Paper
+    | ClaimsAudit
     | Review
     | MetaReview
     | Revision

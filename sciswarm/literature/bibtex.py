@@ -171,3 +171,37 @@ def bibtex_for(paper: Paper) -> str:
         except ValueError:
             pass
     return generate_bibtex(paper)
+
+
+def key_words(key: str) -> str:
+    """A search query from a cite key's words: ``Ho2020DenoisingDP`` -> ``Ho Denoising DP``, ``smith_etal_dropout``
+    -> ``smith dropout`` (the year is left out: it matches records, it does not find them)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", key)
+    return " ".join(w for w in words if w.lower() not in {"et", "al", "etal"})
+
+
+def key_matches(key: str, paper: Paper) -> bool:
+    """Whether a cite key names this record: it is the record's stable key (``cite_key``) or its engine's own
+    BibTeX key, case aside; or it reads surname + year + title word (``ho2020denoising``, ``Ho_2020_diffusion``)
+    with the record's first author's surname, the record's year and the start of one of its significant
+    title words (three letters at least)."""
+    folded = key.casefold()
+    if folded == cite_key(paper).casefold():
+        return True
+    if paper.bibtex:
+        head = re.search(r"@[^{]*\{\s*([^,\s]+)\s*,", paper.bibtex)
+        if head and head.group(1).casefold() == folded:
+            return True
+    m = re.fullmatch(r"([a-z]+)[^a-z0-9]*((?:19|20)\d\d)[^a-z0-9]*([a-z]*)[^a-z0-9]*", _ascii_word_keep(folded))
+    if m is None or not paper.authors or paper.year != int(m.group(2)) or len(m.group(3)) < 3:
+        return False
+    if _ascii_word(surname(paper.authors[0])) != m.group(1):
+        return False
+    word = m.group(3)
+    titles = (_ascii_word(t) for t in re.split(r"[\s\-:/]+", paper.title))
+    return any(len(w) >= 3 and w not in _STOPWORDS and (word.startswith(w) or w.startswith(word)) for w in titles)
+
+
+def _ascii_word_keep(text: str) -> str:
+    """ASCII-folded, lower-case, separators kept (for reading a key's parts)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()

@@ -86,6 +86,13 @@ class Conversation:
         self.handle = handle
         self.messages: list[ChatMessage] = [ChatMessage("system", system)] if system else []
 
+    def keep(self, head: int, tail: int) -> None:
+        """Forget the middle of the history: keep the first ``head`` and the last ``tail`` messages (e.g. the
+        system prompt and the task, then only the latest draft: reflection rounds that need no earlier drafts
+        stop resending them)."""
+        if len(self.messages) > head + tail:
+            self.messages = self.messages[:head] + (self.messages[-tail:] if tail else [])
+
     async def say(
         self,
         prompt: str,

@@ -1,4 +1,4 @@
-"""references.bib upkeep: list its keys, merge new entries in without duplicate keys.
+"""references.bib upkeep: list its keys, merge new entries in without duplicate keys, remove entries.
 
 BibTeX compares keys case-insensitively when it looks for repeats, so do we. Entries are split with a
 regex for the head (``@type{key,``) and brace counting for the body, so nested braces and ``@`` inside
@@ -126,9 +126,47 @@ def merge_bibtex(bib_path: Path, new: str | Iterable[str]) -> MergeResult:
     return result
 
 
+def remove_entries(bib_path: Path, keys: Iterable[str]) -> list[str]:
+    """Delete the entries with exactly these keys from ``bib_path`` (an entry repeating one of them in another
+    case is another entry, kept), leaving the rest of the file as it was (rewritten atomically). Returns the
+    keys removed."""
+    path = Path(bib_path)
+    if not path.is_file():
+        return []
+    drop = set(keys)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    out: list[str] = []
+    removed: list[str] = []
+    pos = 0
+    for entry in parse_entries(text)[0]:
+        start = text.find(entry.text, pos)
+        if start < 0:  # cannot happen: entries are slices of text, in order
+            continue
+        if entry.key and entry.key in drop:
+            out.append(text[pos:start].rstrip(" \t"))
+            removed.append(entry.key)
+            end = start + len(entry.text)
+            pos = end + 1 if text[end : end + 1] == "\n" else end
+        else:
+            out.append(text[pos : start + len(entry.text)])
+            pos = start + len(entry.text)
+    if removed:
+        out.append(text[pos:])
+        body = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(body + "\n" if body else "", encoding="utf-8")
+        os.replace(tmp, path)
+    return removed
+
+
 _FILECONTENTS = re.compile(
     r"\\begin\{filecontents\*?\}(?:\[[^\]]*\])?\{([^}]+)\}\n?(.*?)\\end\{filecontents\*?\}", re.DOTALL
 )
+
+
+def filecontents_blocks(tex: str) -> list[re.Match[str]]:
+    """The ``filecontents`` blocks of a .tex text: group 1 is the file's name, group 2 its contents."""
+    return list(_FILECONTENTS.finditer(tex))
 
 
 def unpack_filecontents(paper_dir: Path, main: str) -> list[str]:

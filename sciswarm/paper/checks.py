@@ -2,7 +2,8 @@
 
 ``check_paper`` follows ``\\input``/``\\include`` from the main file and reports: cite keys missing from
 the .bib (or thebibliography), figures that do not exist in the folder, ``\\input`` files missing or
-outside the folder, repeated ``\\section`` titles, unbalanced braces and ``\\begin``/``\\end`` mismatches.
+outside the folder, repeated ``\\section`` titles, unbalanced braces and ``\\begin``/``\\end`` mismatches,
+and figures or tables with a ``\\label`` that no ``\\ref`` (``\\cref``, ``\\autoref``, ...) points to.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ _ENV = re.compile(r"\\(begin|end)\s*\{([^{}]+)\}")
 _VERBATIM = re.compile(r"\\begin\{(verbatim\*?|Verbatim|lstlisting|minted|comment)\}.*?\\end\{\1\}", re.S)
 _VERB = re.compile(r"\\verb\*?([^A-Za-z\s]).*?\1")
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
+_FLOAT_ENV = re.compile(r"\\begin\s*\{((?:figure|table|wrapfigure|wraptable|sidewaysfigure|sidewaystable)\*?)\}")
+_LABEL = re.compile(r"\\label\s*\{([^{}]+)\}")
+_REF_CMDS = "ref|pageref|autoref|Autoref|nameref|cref|Cref|cpageref|Cpageref|vref|Vref|subref|labelcref|eqref"
+_REF = re.compile(rf"\\(?:{_REF_CMDS})\*?\s*\{{([^{{}}]*)\}}")
+_REF_RANGE = re.compile(r"\\[cC](?:page)?refrange\*?\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_HYPERREF = re.compile(r"\\hyperref\s*\[([^\]]+)\]")
 IMAGE_EXTS = ("", ".pdf", ".png", ".jpg", ".jpeg", ".PDF", ".PNG", ".JPG", ".JPEG")
 MAX_FILES = 50
 
@@ -226,6 +233,39 @@ def check_balance(src: Source) -> list[str]:
     return problems
 
 
+def referenced_labels(sources: list[Source]) -> set[str]:
+    """Every key a \\ref-like command (comma lists, ranges, \\hyperref[key]) points to."""
+    keys: set[str] = set()
+    for src in sources:
+        for m in _REF.finditer(src.text):
+            keys.update(k.strip() for k in m.group(1).split(",") if k.strip())
+        for m in _REF_RANGE.finditer(src.text):
+            keys.update((m.group(1).strip(), m.group(2).strip()))
+        keys.update(m.group(1).strip() for m in _HYPERREF.finditer(src.text))
+    return keys
+
+
+def check_references(sources: list[Source]) -> list[str]:
+    """Figures and tables that have labels of which none is referenced in the text."""
+    referenced = referenced_labels(sources)
+    problems: list[str] = []
+    for src in sources:
+        for m in _FLOAT_ENV.finditer(src.text):
+            env = m.group(1)
+            end = src.text.find(f"\\end{{{env}}}", m.end())
+            body = src.text[m.end() : end if end >= 0 else len(src.text)]
+            labels = [x.group(1).strip() for x in _LABEL.finditer(body)]
+            if not labels or any(k in referenced for k in labels):
+                continue
+            what = "table" if "table" in env else "figure"
+            problems.append(
+                f"{src.name}:{src.line_of(m.start())}: the {what} labelled `{labels[0]}` is never referenced in the "
+                f"text; refer to it where the text discusses it ({what.capitalize()}~\\ref{{{labels[0]}}}), "
+                f"or remove the {what} if the text does not need it."
+            )
+    return problems
+
+
 def check_paper(paper_dir: Path, main: str = "template.tex") -> list[str]:
     """Human-readable problems in the paper folder, [] if none were found."""
     paper_dir = Path(paper_dir)
@@ -236,6 +276,7 @@ def check_paper(paper_dir: Path, main: str = "template.tex") -> list[str]:
     problems += check_citations(paper_dir, sources)
     problems += check_figures(paper_dir, sources)
     problems += check_sections(sources)
+    problems += check_references(sources)
     for src in sources:
         problems += check_balance(src)
     return problems

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
+
+from sciswarm.evidence import Measurement, Results, compare
 
 
 def run_labels(workspace: Path) -> dict[str, str]:
@@ -33,40 +34,49 @@ def _tex(text: str) -> str:
     return text
 
 
+def _cell(m: Measurement | None, base: Measurement | None) -> str:
+    if m is None:
+        return "--"
+    if m.std is None:
+        return f"{m.mean:.3f}"
+    mark = ""
+    if base is not None and m.run != base.run:
+        c = compare(m, base)
+        mark = r"$^\dagger$" if c.significant else ""
+    return f"{m.mean:.3f} $\\pm$ {m.std:.3f}{mark}"
+
+
 def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results") -> str | None:
-    """LaTeX for a table with one row per (dataset, run) and one column per metric; None if no results."""
-    labels = run_labels(workspace)
-    data: dict[str, dict[str, dict[str, float]]] = {}
-    for run in runs:
-        f = workspace / f"run_{run}" / "final_info.json"
-        if not f.exists():
-            continue
-        info = json.loads(f.read_text())
-        for ds, val in info.items():
-            means = val.get("means", {}) if isinstance(val, dict) else {}
-            numbers = {k: float(v) for k, v in means.items() if isinstance(v, int | float)}
-            data.setdefault(ds, {})[f"run_{run}"] = numbers
-    if not data:
+    """LaTeX for a table with one row per (dataset, run) and one column per metric; None if no results.
+    With seeds: mean ± std over the seeds, and a dagger where the run differs from the baseline (run 0)
+    significantly (Welch's t-test, p < 0.05)."""
+    results = Results.from_workspace(workspace, runs)
+    if not results.all:
         return None
-    metrics: list[str] = []
-    for per_run in data.values():
-        for means in per_run.values():
-            metrics += [m for m in means if m not in metrics]
+    labels = run_labels(workspace)
+    seeds = results.seeds
+    caption = "Mean metrics of every run (from final\\_info.json)."
+    if seeds > 1:
+        caption = (
+            f"Metrics of every run: mean $\\pm$ standard deviation over {seeds} seeds (from final\\_info.json); "
+            "$^\\dagger$: differs from the baseline (run\\_0) with $p<0.05$ (Welch's $t$-test)."
+        )
     lines = [
         r"\begin{table}[t]",
         r"\centering\small",
-        r"\caption{Mean metrics of every run (from final\_info.json).}",
+        rf"\caption{{{caption}}}",
         rf"\label{{{label}}}",
-        r"\begin{tabular}{ll" + "r" * len(metrics) + "}",
+        r"\begin{tabular}{ll" + "r" * len(results.metrics) + "}",
         r"\toprule",
-        "Dataset & Run & " + " & ".join(_tex(m) for m in metrics) + r" \\",
+        "Dataset & Run & " + " & ".join(_tex(m) for m in results.metrics) + r" \\",
         r"\midrule",
     ]
-    for ds, per_run in data.items():
-        for i, (run_name, means) in enumerate(per_run.items()):
+    for ds in results.datasets:
+        ds_runs = [r for r in results.runs if any(results.get(r, ds, m) for m in results.metrics)]
+        for i, run in enumerate(ds_runs):
             name = _tex(ds) if i == 0 else ""
-            cells = [f"{means[m]:.3f}" if m in means else "--" for m in metrics]
-            lines.append(f"{name} & {_tex(labels.get(run_name, run_name))} & " + " & ".join(cells) + r" \\")
-        lines.append(r"\midrule" if ds != list(data)[-1] else r"\bottomrule")
+            cells = [_cell(results.get(run, ds, m), results.get(0, ds, m)) for m in results.metrics]
+            lines.append(f"{name} & {_tex(labels.get(f'run_{run}', f'run_{run}'))} & " + " & ".join(cells) + r" \\")
+        lines.append(r"\midrule" if ds != results.datasets[-1] else r"\bottomrule")
     lines += [r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"

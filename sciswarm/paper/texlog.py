@@ -2,7 +2,8 @@
 
 The log is produced with ``-file-line-error`` and ``max_print_line=1000`` (no wrapping), so most errors
 read ``./file.tex:12: message``; the rest start with ``!`` and get their line from the ``l.<n>`` context
-that follows and their file from the log's ``(file ... )`` nesting.
+that follows and their file from the log's ``(file ... )`` nesting. Layout problems (overfull boxes, floats
+too large for the page) are warnings found by ``layout.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from sciswarm.paper.layout import Layout, display_end, float_too_large, is_box_report, overfull_at
+
 Severity = Literal["error", "warning"]
 IssueKind = Literal[
     "latex",
@@ -19,6 +22,8 @@ IssueKind = Literal[
     "undefined-citation",
     "undefined-reference",
     "duplicate-label",
+    "overfull",
+    "float-too-large",
     "bibtex",
     "blocked",
     "timeout",
@@ -37,6 +42,7 @@ class LatexIssue(BaseModel):
     file: str | None = None
     line: int | None = None
     context: str | None = None
+    size_pt: float | None = None  # layout problems: how many pt too wide or too tall
 
     def __str__(self) -> str:
         where = f"{self.file or '?'}:{self.line}: " if self.line else (f"{self.file}: " if self.file else "")
@@ -52,6 +58,7 @@ _CITATION = re.compile(r"Citation [`'](?P<key>[^']+)' (?:on page \S+ )?undefined
 _REFERENCE = re.compile(r"Reference [`'](?P<key>[^']+)' on page \S+ undefined(?: on input line (?P<line>\d+))?")
 _LABEL = re.compile(r"Label [`'](?P<key>[^']+)' multiply defined")
 _NOT_FOUND = re.compile(r"File [`'](?P<name>[^']+)' not found")
+_UNDEFINED_REF = "Reference `{}' is undefined: no \\label has this key; refer only to labels the paper defines"
 _NOISE = ("Emergency stop", "==> Fatal error occurred", "Fatal error occurred")
 _BLOCKED = re.compile(r"Not (?P<verb>reading from|writing to) (?P<path>.+?) \((?P<var>open(?:in|out)_any) = p\)")
 _DENIED = re.compile(r"(?:pdf\w*|bibtex\w*|latex|tex): (?P<path>/[^:\n]+?): Permission denied")
@@ -105,12 +112,34 @@ def _error(msg: str, file: str | None, line: int | None, context: str | None) ->
     return LatexIssue(severity="error", kind=kind, message=msg.strip(), file=file, line=line, context=context)
 
 
+def _layout(found: Layout, file: str | None) -> LatexIssue:
+    return LatexIssue(
+        severity="warning",
+        kind=found.kind,
+        message=found.message,
+        file=file,
+        line=found.line,
+        context=found.context,
+        size_pt=found.size_pt,
+    )
+
+
 def parse_log(text: str) -> list[LatexIssue]:
-    """Errors and the warnings worth fixing (undefined citations/references, duplicate labels)."""
+    """Errors and the warnings worth fixing (undefined citations/references, duplicate labels, overfull
+    boxes, floats too large for the page)."""
     issues: list[LatexIssue] = []
     lines = text.splitlines()
     stack: list[str | None] = []
+    skip_to = 0
     for i, raw in enumerate(lines):
+        if i < skip_to:
+            continue  # a box display: TeX's picture of a box's contents, not file nesting
+        if is_box_report(raw):
+            found = overfull_at(lines, i)
+            if found is not None:
+                issues.append(_layout(found, _clean_file(_file_at(stack))))
+            skip_to = display_end(lines, i)
+            continue
         fl = _FILE_LINE.match(raw)
         bang = None if fl else _BANG.match(raw)
         if fl or bang:
@@ -135,7 +164,7 @@ def parse_log(text: str) -> list[LatexIssue]:
             file = None  # end-of-run warnings are issued while the .aux is read back
         for rx, kind, what in (
             (_CITATION, "undefined-citation", "Citation `{}' is undefined"),
-            (_REFERENCE, "undefined-reference", "Reference `{}' is undefined"),
+            (_REFERENCE, "undefined-reference", _UNDEFINED_REF),
         ):
             m = rx.search(raw)
             if m:
@@ -149,6 +178,9 @@ def parse_log(text: str) -> list[LatexIssue]:
                         line=line,
                     )
                 )
+        too_tall = float_too_large(raw)
+        if too_tall is not None:
+            issues.append(_layout(too_tall, file))
         m = _LABEL.search(raw)
         if m:
             issues.append(

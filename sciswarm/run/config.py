@@ -62,6 +62,7 @@ class FlowConfig(Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="wall-time limit of the whole run")
     model_concurrency: int = Field(default=4, ge=1)
     proceed_on_unknown_novelty: bool = True
+    seeds: int = Field(default=1, ge=1, le=20, description="repeat every run (and the baseline) with N seeds")
 
 
 class SwarmConfig(Strict):
@@ -70,6 +71,12 @@ class SwarmConfig(Strict):
     template: str | None = None
     runs_dir: str = "runs"
     models: dict[str, ModelSpec]
+    vision_model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the model that looks at figures: a name under models: or a LiteLLM model string; "
+        "default: the role's own model",
+    )
     roles: list[RoleSpec] = Field(min_length=1)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     budget: Budget = Field(default_factory=Budget)
@@ -90,6 +97,8 @@ class SwarmConfig(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"role names must be unique; repeated: {', '.join(dupes)}")
+        if self.vision_model == "scripted" and "scripted" not in self.models:
+            raise ValueError("vision_model: a scripted model needs a models: entry with a script; name that entry")
         return self
 
     def model_problems(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Build one model client per `models:` entry of the config (LiteLLM or scripted)."""
+"""Build one model client per `models:` entry of the config (LiteLLM or scripted), and the vision model's."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 from sciswarm.ledger import Ledger
 from sciswarm.llm import LiteLLMClient, ModelClient, ScriptedClient
 from sciswarm.run.config import ConfigError, SwarmConfig
+
+VISION_CLIENT = "(vision_model)"  # the clients key of a vision_model given as a LiteLLM string (not a name)
 
 
 def check_api_keys(cfg: SwarmConfig) -> None:
@@ -48,7 +50,16 @@ def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ModelClient]:
                 prompt_caching=spec.prompt_caching,
                 semaphore=semaphore,
             )
+    if cfg.vision_model and cfg.vision_model not in cfg.models:
+        clients[VISION_CLIENT] = LiteLLMClient(cfg.vision_model, ledger=ledger, semaphore=semaphore)
     return clients
+
+
+def vision_client(cfg: SwarmConfig, clients: dict[str, ModelClient]) -> ModelClient | None:
+    """The client of the swarm's ``vision_model`` (built by build_clients); None: each role's own model."""
+    if not cfg.vision_model:
+        return None
+    return clients[cfg.vision_model] if cfg.vision_model in cfg.models else clients[VISION_CLIENT]
 
 
 def describe_models(cfg: SwarmConfig) -> list[str]:
@@ -61,4 +72,6 @@ def describe_models(cfg: SwarmConfig) -> list[str]:
         else:
             where = f" at {spec.api_base}" if spec.api_base else ""
             lines.append(f"model '{name}': {spec.model}{where}")
+    if cfg.vision_model:
+        lines.append(f"figures are looked at by vision_model {cfg.vision_model}")
     return lines

@@ -48,7 +48,7 @@ class SwarmRunner:
         self.services = Services(cfg, self.store.run_dir, log=self._log)
         self.bus = Bus(recorder=self._record)
         self.outcomes = Outcomes.for_roles([r.publishes for r in self.roles])
-        flow = Flow(cfg.description, cfg.flow.max_ideas, cfg.flow.proceed_on_unknown_novelty)
+        flow = Flow(cfg.description, cfg.flow.max_ideas, cfg.flow.proceed_on_unknown_novelty, cfg.flow.seeds)
         self.wiring = Wiring(
             self.run_id, self.store.run_dir, self.clients, self.ledger, self.services, flow, self.bus.publish,
             self.trace, self.stops.budget,

@@ -18,6 +18,7 @@ from sciswarm.errors import ERRORS_LOG, ExpectedFailure, describe
 from sciswarm.events import Handled, Log, Message, RoleFailed, Trace
 from sciswarm.ledger import HANDLER_CALLS, BudgetExceeded, Ledger
 from sciswarm.llm import ModelClient, ModelHandle
+from sciswarm.run.models import vision_client
 from sciswarm.run.roles import ResolvedRole
 from sciswarm.run.services import Services
 
@@ -49,6 +50,8 @@ class Wiring:
         thread = Thread(run_id=self.run_id, idea_id=idea_id, role=name, publish=publish, record=self.record)
         folder = IdeaFolder(self.run_dir, idea_id)
         services = self.services
+        vision = vision_client(services.cfg, self.clients)
+        vision = self.clients[rr.spec.model] if vision is None else vision  # default: the role's own model
         return RoleContext(
             role=name,
             params=rr.params,
@@ -56,7 +59,11 @@ class Wiring:
             prompts=prompts,
             thread=thread,
             folder=folder,
-            models=Models(lambda model: ModelHandle(self.clients[model], name, idea_id), self.ledger),
+            models=Models(
+                lambda model: ModelHandle(self.clients[model], name, idea_id),
+                self.ledger,
+                vision=lambda: ModelHandle(vision, name, idea_id),
+            ),
             lab=Lab(services.sandbox, services.run_spec, thread, folder),
             literature_port=lambda: services.literature,
             flow=self.flow,

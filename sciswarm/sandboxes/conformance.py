@@ -1,9 +1,7 @@
-"""Conformance + escape suite every Sandbox provider runs (`sciswarm sandbox check`).
+"""The conformance + escape suite every Sandbox provider runs (`sciswarm sandbox check`).
 
 Each case runs a hostile program (see escapes.py) through the provider and then checks *on the host* what it
-achieved. Verdicts: "contained"; "ESCAPED" (a failure: an isolated provider, or a property every provider
-must hold, e.g. the host-side timeout); "not contained — unsafe provider" (expected of the local provider,
-which is not a security boundary); "not run — unsafe provider" (a case that would harm the host there).
+achieved (conformance_probes.py); each gives a CaseResult with a verdict (conformance_report.py).
 """
 
 from __future__ import annotations
@@ -11,111 +9,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from sciswarm.procs import pid_alive
 from sciswarm.sandboxes import escapes
 from sciswarm.sandboxes.base import RunResult, RunSpec, Sandbox, SandboxError
+from sciswarm.sandboxes.conformance_probes import Listener, grows, host_ips, leftover_containers, reported
+from sciswarm.sandboxes.conformance_report import CaseResult
 from sciswarm.sandboxes.gpus import host_gpu_ids
 
-UNSAFE = "not contained — unsafe provider"
-NOT_RUN = "not run — unsafe provider"
 BASE_SPEC = RunSpec(argv=["true"], timeout_s=20, memory_mb=512, cpus=1.0, pids_limit=64, tmp_mb=64)
-
-
-@dataclass
-class CaseResult:
-    name: str
-    expected: str
-    observed: str
-    contained: bool
-    required: bool  # must hold for this provider (always for isolated ones)
-    ran: bool = True
-
-    @property
-    def verdict(self) -> str:
-        if self.contained:
-            return "contained"
-        if not self.ran:
-            return NOT_RUN
-        return "ESCAPED" if self.required else UNSAFE
-
-    @property
-    def failed(self) -> bool:
-        return self.verdict == "ESCAPED"
-
-
-class _Listener:
-    """A TCP listener on all host interfaces that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("0.0.0.0", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
-
-
-def _host_ips() -> list[str]:
-    ips = set()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("10.255.255.255", 1))
-            ips.add(s.getsockname()[0])
-        except OSError:
-            pass
-    if Path("/sys/class/net/docker0").exists():
-        ips.add("172.17.0.1")
-    return sorted(ips - {"0.0.0.0"})
-
-
-def _leftover_containers() -> int | None:
-    try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        try:
-            return len(client.containers.list(all=True, filters={"label": "sciswarm=1"}))
-        finally:
-            client.close()
-    except Exception:
-        return None
-
-
-def _grows(path: Path, wait_s: float = 1.0) -> bool:
-    size = path.stat().st_size if path.exists() else 0
-    time.sleep(wait_s)
-    return (path.stat().st_size if path.exists() else 0) > size
-
-
-def _lines(result: RunResult, key: str) -> list[str]:
-    return [line.split("=", 1)[1] for line in result.stdout_tail.splitlines() if line.startswith(key + "=")]
 
 
 class Suite:
@@ -155,7 +62,7 @@ class Suite:
 
     async def sigterm_ignored(self) -> CaseResult:
         r, ws = await self._run(escapes.HEARTBEAT, "hb", "ignore-term", timeout_s=1.5)
-        alive = await asyncio.to_thread(_grows, ws / "hb")
+        alive = await asyncio.to_thread(grows, ws / "hb")
         ok = r.timed_out and not alive and r.wall_s < 1.5 + 5
         beat = "GROWING" if alive else "stopped"
         obs = f"timed_out={r.timed_out} wall={r.wall_s:.1f}s, heartbeat after return: {beat}"
@@ -164,7 +71,7 @@ class Suite:
     async def setsid_daemon(self) -> CaseResult:
         r, ws = await self._run(escapes.SETSID_DAEMON, escapes.HEARTBEAT, timeout_s=10)
         await asyncio.sleep(0.3)  # give a surviving daemon time to prove it is alive
-        alive = await asyncio.to_thread(_grows, ws / "daemon.hb")
+        alive = await asyncio.to_thread(grows, ws / "daemon.hb")
         notes = [f"exit={r.exit_code}", f"heartbeat after return: {'GROWING' if alive else 'stopped'}"]
         pid_file = ws / "daemon.pid"
         if self.sb.name == "local" and pid_file.exists():
@@ -173,7 +80,7 @@ class Suite:
             alive = alive or pid_alive_after
             notes.append(f"host pid {pid} {'ALIVE' if pid_alive_after else 'dead'}")
         if self.sb.name == "docker":
-            left = _leftover_containers()
+            left = leftover_containers()
             notes.append(f"sciswarm containers left: {left}")
             alive = alive or bool(left)
         started = (ws / "daemon.hb").exists()
@@ -185,11 +92,11 @@ class Suite:
 
     async def harness_edit(self) -> CaseResult:
         r, _ = await self._run(escapes.HARNESS_EDIT, str(self.host_pid), timeout_s=2)
-        wrote = any(s.startswith("ok") for s in _lines(r, "spec_write"))
-        signalled = any(s.startswith("ok") for s in _lines(r, "signal_supervisor"))
+        wrote = any(s.startswith("ok") for s in reported(r, "spec_write"))
+        signalled = any(s.startswith("ok") for s in reported(r, "signal_supervisor"))
         ok = r.timed_out and r.wall_s < 2 + 5 and not wrote and not signalled
-        attempts = [f"spec write {s}" for s in _lines(r, "spec_write")]
-        attempts += [f"signal {s}" for s in _lines(r, "signal_supervisor")]
+        attempts = [f"spec write {s}" for s in reported(r, "spec_write")]
+        attempts += [f"signal {s}" for s in reported(r, "signal_supervisor")]
         obs = "; ".join(attempts) + f"; timed_out={r.timed_out} wall={r.wall_s:.1f}s"
         return CaseResult("edit harness / timeout, signal supervisor", "spec read-only, killed at 2 s", obs, ok, True)
 
@@ -209,21 +116,21 @@ class Suite:
         for t in targets:
             if t.exists() and not t.is_symlink():
                 t.unlink()
-        inside = sum(s.startswith("ok") for s in _lines(r, "write"))
+        inside = sum(s.startswith("ok") for s in reported(r, "write"))
         found = ", ".join(on_host) or "none"
         obs = f"writes that succeeded inside: {inside}/{len(targets)}; on the host: {found}"
         return CaseResult("write outside the workspace", "host files untouched", obs, not on_host, self._required())
 
     async def network(self) -> CaseResult:
-        listener = _Listener()
+        listener = Listener()
         try:
-            targets = [f"127.0.0.1:{listener.port}"] + [f"{ip}:{listener.port}" for ip in _host_ips()]
+            targets = [f"127.0.0.1:{listener.port}"] + [f"{ip}:{listener.port}" for ip in host_ips()]
             targets.append("pypi.org:443")
             r, _ = await self._run(escapes.NETWORK, *targets)
         finally:
             listener.close()
-        connected = [s.split()[1] for s in _lines(r, "connect") if s.startswith("ok")]
-        ok = not connected and listener.accepted == 0 and bool(_lines(r, "connect"))
+        connected = [s.split()[1] for s in reported(r, "connect") if s.startswith("ok")]
+        ok = not connected and listener.accepted == 0 and bool(reported(r, "connect"))
         obs = f"connected: {', '.join(connected) or 'none'}; host listener accepted {listener.accepted}"
         return CaseResult(
             "open a network connection",
@@ -236,8 +143,8 @@ class Suite:
     async def memory(self) -> CaseResult:
         limit = 256
         r, _ = await self._run(escapes.MEMORY, str(limit), memory_mb=limit)
-        got = max((int(v) for v in _lines(r, "allocated_mb")), default=0)
-        unbounded = bool(_lines(r, "allocation"))
+        got = max((int(v) for v in reported(r, "allocated_mb")), default=0)
+        unbounded = bool(reported(r, "allocation"))
         ok = not unbounded and got <= limit + 32
         obs = f"reached {got} MB of {4 * limit}; exit={r.exit_code} oom_killed={r.oom_killed}"
         return CaseResult("allocate past the memory limit", f"stopped near {limit} MB", obs, ok, True)
@@ -249,8 +156,8 @@ class Suite:
             return CaseResult("fork bomb", f"≤ {pids} processes", f"skipped: {why}", False, False, ran=False)
         r, ws = await self._run(escapes.FORK_BOMB, pids_limit=pids, timeout_s=5)
         count = (ws / "forks.count").stat().st_size if (ws / "forks.count").exists() else 0
-        failures = _lines(r, "fork_failures")
-        left = _leftover_containers() if self.sb.name == "docker" else 0
+        failures = reported(r, "fork_failures")
+        left = leftover_containers() if self.sb.name == "docker" else 0
         ok = count <= pids and r.timed_out and not left and not r.error
         seen = failures[0] if failures else "?"
         obs = f"{count} forks succeeded, root saw {seen} failures; timed_out={r.timed_out}"
@@ -264,7 +171,7 @@ class Suite:
             r, _ = await self._run(escapes.FILL_TMP, target, str(tmp_mb + 64), tmp_mb=tmp_mb, memory_mb=512)
         finally:
             shutil.rmtree(target, ignore_errors=True)
-        line = (_lines(r, "written_mb") or ["? stopped=?"])[0]
+        line = (reported(r, "written_mb") or ["? stopped=?"])[0]
         written = int(line.split()[0]) if line.split()[0].isdigit() else 10**9
         ok = written <= tmp_mb + 8 and "stopped=no" not in line
         return CaseResult(
@@ -280,7 +187,7 @@ class Suite:
         environ = f"/proc/{self.host_pid}/environ"
         r, _ = await self._run(escapes.READ_SECRET, str(secret), environ)
         leaked = f"sk-canary-{self.token}" in r.stdout_tail
-        env_read = any(s.startswith(f"ok {environ}") for s in _lines(r, "read"))
+        env_read = any(s.startswith(f"ok {environ}") for s in reported(r, "read"))
         obs = f"secret file: {'READ' if leaked else 'not readable'}; "
         obs += f"supervisor environ: {'READ' if env_read else 'not readable'}"
         return CaseResult("read a host secret file", "not visible", obs, not leaked and not env_read, self._required())
@@ -301,13 +208,13 @@ class Suite:
             return CaseResult(
                 "request a GPU when none exists", "clean error", "skipped: this host has GPUs", True, True
             )
-        before = _leftover_containers() if self.sb.name == "docker" else 0
+        before = leftover_containers() if self.sb.name == "docker" else 0
         try:
             r, _ = await self._run(escapes.PRINT_RAN, gpus=1)
             error, ran = r.error, "ran=yes" in r.stdout_tail
         except SandboxError as exc:
             error, ran = f"SandboxError: {exc}", False
-        left = _leftover_containers() if self.sb.name == "docker" else 0
+        left = leftover_containers() if self.sb.name == "docker" else 0
         ok = bool(error) and not ran and (left or 0) <= (before or 0)
         obs = f"error={error[:90]!r}{'…' if len(error) > 90 else ''}; command ran={ran}"
         if self.sb.name == "docker":
@@ -349,18 +256,3 @@ async def run_suite(sandbox: Sandbox, *, case_timeout_s: float = 90.0) -> list[C
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return results
-
-
-_STYLE = {"contained": "green", "ESCAPED": "bold red", UNSAFE: "yellow", NOT_RUN: "yellow"}
-
-
-def render_table(provider: str, results: list[CaseResult], console: Console | None = None) -> Table:
-    table = Table(title=f"sandbox conformance: {provider}", show_lines=True)
-    for col in ("case", "expected", "observed", "verdict"):
-        table.add_column(col, overflow="fold")
-    for r in results:
-        style = _STYLE.get(r.verdict, "")
-        table.add_row(r.name, r.expected, r.observed, f"[{style}]{r.verdict}[/]")
-    if console is not None:
-        console.print(table)
-    return table

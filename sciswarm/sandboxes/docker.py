@@ -2,8 +2,9 @@
 
 No network (unless spec.network), memory (+swap) / CPU / pids limits, an unprivileged user, a read-only root
 with a size-capped tmpfs /tmp, no capabilities, no-new-privileges, the workspace bind-mounted at
-/workspace and the run spec on a read-only /harness mount. Containers carry the label `sciswarm=1` and are
-removed on every path, including a start that fails (e.g. a GPU request on a host without the NVIDIA runtime).
+/workspace and the run spec on a read-only /harness mount (all of it in docker_config.py). Containers carry the
+label `sciswarm=1` and are removed on every path, including a start that fails (e.g. a GPU request on a host
+without the NVIDIA runtime); those a crashed swarm left behind are reaped on first use (docker_orphans.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -25,105 +25,24 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import Ulimit
 
-from sciswarm.procs import pid_alive
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
-from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT, device_requests
+from sciswarm.sandboxes.docker_config import container_config
+from sciswarm.sandboxes.docker_orphans import reap_orphans
+from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT
 from sciswarm.sandboxes.image import DEFAULT_IMAGE
 from sciswarm.sandboxes.output import LineCallback, OutputSink, StreamName
 from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)
 
-LABEL = "sciswarm"
-NOBODY = (65534, 65534)
+NOBODY = (65534, 65534)  # the user a root-owned workspace is lent to
 _GPU_START_ERRORS = (
     "could not select device driver",
     "nvidia-container-cli",
     "unknown or invalid runtime name: nvidia",
 )
 _NOT_FOUND_ERRORS = ("executable file not found", "no such file or directory")
-
-
-def container_config(
-    image: str,
-    spec: RunSpec,
-    *,
-    user: str,
-    workspace: Path,
-    harness: Path,
-    name: str,
-    host_cpus: int,
-    shm_mb: int,
-) -> dict[str, Any]:
-    """keyword arguments for `containers.create` (pure: everything the run is allowed is visible here)."""
-    env = {
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
-        "PYTHONUNBUFFERED": "1",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp/.matplotlib",
-        "SCISWARM_SPEC": "/harness/spec.json",
-        **spec.env,
-    }
-    mem = f"{spec.memory_mb}m"
-    return {
-        "image": image,
-        "command": list(spec.argv),
-        "name": name,
-        "labels": {LABEL: "1", f"{LABEL}.run": name, **owner_labels()},
-        "user": user,
-        "working_dir": "/workspace",
-        "environment": env,
-        "network_mode": "bridge" if spec.network else "none",
-        "mem_limit": mem,
-        "memswap_limit": mem,  # same as mem_limit: no swap
-        "nano_cpus": int(min(spec.cpus, host_cpus) * 1e9),
-        "pids_limit": spec.pids_limit,
-        "read_only": True,
-        "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={spec.tmp_mb}m,mode=1777"},
-        "shm_size": f"{shm_mb}m",
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "ulimits": [Ulimit(name="nofile", soft=4096, hard=4096), Ulimit(name="core", soft=0, hard=0)],
-        "volumes": {
-            str(workspace): {"bind": "/workspace", "mode": "rw"},
-            str(harness): {"bind": "/harness", "mode": "ro"},
-        },
-        "device_requests": device_requests(spec.gpus),
-        "init": True,  # tini as PID 1 reaps zombies and forwards signals
-        "detach": True,
-        "stdin_open": False,
-        "tty": False,
-    }
-
-
-def owner_labels() -> dict[str, str]:
-    """Who started the container: a later process reaps it if that process died (crash, SIGKILL)."""
-    return {f"{LABEL}.owner_pid": str(os.getpid()), f"{LABEL}.owner_host": socket.gethostname()}
-
-
-def reap_orphans(client: docker.DockerClient) -> list[str]:
-    """Remove sciswarm containers whose owning process on this host is gone; returns their names."""
-    removed = []
-    host = socket.gethostname()
-    for c in client.containers.list(all=True, filters={"label": f"{LABEL}.owner_pid"}):
-        labels = c.labels or {}
-        if labels.get(f"{LABEL}.owner_host") != host:
-            continue
-        try:
-            pid = int(labels.get(f"{LABEL}.owner_pid", "0"))
-        except ValueError:
-            continue
-        if pid <= 0 or pid_alive(pid):
-            continue
-        try:
-            c.remove(force=True)
-            removed.append(c.name)
-        except docker.errors.APIError:
-            continue
-    return removed
 
 
 class DockerSandbox:

@@ -1,20 +1,14 @@
 """LocalSandbox: a host subprocess with rlimits and a host-side kill. NOT an isolation boundary.
 
-What it does: own session/process group; RLIMIT_AS/CPU/NOFILE/NPROC/FSIZE/CORE set before exec; a minimal
-environment (the host's, with its API keys, is never inherited); on timeout, SIGKILL of the group and of
+What it does: own session/process group; RLIMIT_AS/CPU/NOFILE/NPROC/FSIZE/CORE set before exec (local_limits.py);
+a minimal environment (the host's, with its API keys, is never inherited); on timeout, SIGKILL of the group and of
 every process that carries the run's token in its environment. When the host process is root it also runs
-the command as a fresh unprivileged uid (so RLIMIT_NPROC bounds fork bombs, the supervisor cannot be
+the command as a fresh unprivileged uid (local_uids.py; so RLIMIT_NPROC bounds fork bombs, the supervisor cannot be
 signalled, root-owned files cannot be written, and *every* descendant — setsid'd or not — is found and
 killed by uid) in its own network namespace (no network unless spec.network).
 
-`python`/`python3` in a command mean the interpreter the swarm runs with (its venv, with numpy/torch/...),
-through small wrapper scripts first on PATH. When that interpreter lives under a directory the run's uid
-cannot traverse (a venv built from /root/.pyenv, /root being 0700), the run gets a private mount namespace in
-which a read-only tmpfs covers that directory and only the interpreter's trees are bind-mounted back,
-read-only: the host's permissions are not touched and nothing else under /root becomes visible. If that is
-impossible (no mount namespaces), run_as="auto" falls back to running as the invoking user — as root that
-is NO isolation at all, and `runs_as_root`/`fallback_reason` say so (the factory warns loudly);
-run_as="unprivileged" keeps the uid drop and gives the run the system python instead.
+`python`/`python3` in a command mean the interpreter the swarm runs with (its venv), also for that uid when it
+can be made so; see local_python.py for how, and for what happens when it cannot.
 
 What it cannot do: hide the host filesystem (world-readable files are readable, /tmp is writable), cap disk
 use, or tell an OOM from any other failure (RLIMIT_AS makes allocations fail; `oom_killed` is a heuristic).
@@ -24,18 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import math
 import os
-import resource
-import shlex
 import shutil
-import signal
-import stat
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,67 +32,15 @@ from sciswarm import procs
 from sciswarm.sandboxes import namespaces as ns
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
 from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
+from sciswarm.sandboxes.local_limits import child_setup
+from sciswarm.sandboxes.local_python import BASE_PATH, make_usable, shim
+from sciswarm.sandboxes.local_uids import check_reachable, claim_uid, release_uid
 from sciswarm.sandboxes.output import OutputSink
 from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)
 
-_BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
-_UID_RANGE = (3_000_000, 3_900_000)  # unlikely to own anything on the host
 _MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Cannot allocate memory")
-_uids_in_use: set[int] = set()
-_uids_lock = threading.Lock()
-_cpu_rotor = itertools.count()
-
-
-def _probe_prefix(python: str, uid: int | None, plan: ns.Exposure) -> str | None:
-    """sys.prefix as seen by `python` started like a run (as `uid`, with `plan` exposed); None if it fails."""
-    import subprocess
-
-    def setup() -> None:
-        if plan:
-            ns.expose(plan)
-        if uid is not None:
-            ns.become(uid)
-
-    code = "import sys; print(sys.prefix)"
-    try:
-        proc = subprocess.run(
-            [python, "-I", "-c", code],
-            env={"PATH": _BASE_PATH, "LANG": "C.UTF-8"},
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            preexec_fn=setup if (plan or uid is not None) else None,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.debug("local sandbox: probing %s failed: %s", python, exc)
-        return None
-    if proc.returncode != 0:
-        log.debug("local sandbox: %s exited %s: %s", python, proc.returncode, proc.stderr[-500:])
-        return None
-    return proc.stdout.strip()
-
-
-def _shim(target: str) -> str:
-    """A wrapper, not a symlink: a venv is found from the path the interpreter is *invoked* by (its pyvenv.cfg
-    sits next to that path's bin/), so a symlink elsewhere to .venv/bin/python starts the bare base python."""
-    return f'#!/bin/sh\nexec {shlex.quote(target)} "$@"\n'
-
-
-def _check_reachable(ws: Path) -> None:
-    """The run's uid gets the workspace itself, but must be able to traverse its parents (Python, for one,
-    turns `python script.py` into an absolute path)."""
-    blocked = [str(d) for d in ws.parents if not os.stat(d).st_mode & stat.S_IXOTH]
-    if blocked:
-        raise SandboxError(
-            f"workspace {ws} is not reachable by the unprivileged uid local runs use: {blocked[0]} is not "
-            "o+x. Put workspaces under world-traversable directories (chmod o+x), use the docker provider, "
-            "or LocalSandbox(run_as='self') to run as this user (no fork-bomb bound, can signal the host)."
-        )
 
 
 def _exit_code(returncode: int) -> int:
@@ -140,12 +75,14 @@ class LocalSandbox:
         root = os.geteuid() == 0
         drop = root and run_as != "self"
         if drop and python:
-            drop = self._make_usable(python, strict=run_as == "unprivileged")
+            access = make_usable(python, strict=run_as == "unprivileged")
+            drop, self.interpreter, self._exposure = access.drops_privileges, access.interpreter, access.exposure
+            self.fallback_reason = access.fallback_reason
         self.drops_privileges = drop
         self.runs_as_root = root and not drop
         self.isolates_network = drop and ns.probe_unshare()
         if not self.interpreter:
-            self.interpreter = shutil.which("python3", path=_BASE_PATH)
+            self.interpreter = shutil.which("python3", path=BASE_PATH)
         self._python_dir = os.path.dirname(self.interpreter) if self.interpreter else None
         log.warning(
             "LocalSandbox is NOT isolation: the command runs on this host and can read world-readable files "
@@ -163,40 +100,6 @@ class LocalSandbox:
     def exposed(self) -> list[str]:
         """Interpreter trees shown read-only to the run's uid although the host hides them from it."""
         return [tree for _, trees in self._exposure for tree in trees]
-
-    def _make_usable(self, python: str, *, strict: bool) -> bool:
-        """Make `python` (with its venv) usable by the run's uid; returns whether runs still drop to that uid."""
-        expected = sys.prefix if ns.is_running_interpreter(python) else _probe_prefix(python, None, [])
-        if expected is None:
-            log.warning("local sandbox: %s does not start; runs get the system python3", python)
-            self.interpreter = None
-            return True
-        plan = ns.exposure_plan(python)
-        uid = self._claim_uid()
-        try:
-            seen = _probe_prefix(python, uid, plan)
-        finally:
-            procs.kill_uid(uid, uid)
-            with _uids_lock:
-                _uids_in_use.discard(uid)
-        if seen == expected:
-            self._exposure = plan
-            if plan:
-                log.info("local sandbox: %s shown read-only to the run uid (private mount namespace)", self.exposed)
-            return True
-        if plan:
-            why = (
-                f"an unprivileged uid cannot traverse {', '.join(c for c, _ in plan)} to reach {python} (and its "
-                "venv), and exposing it through a private mount namespace failed"
-            )
-        else:
-            why = f"an unprivileged uid cannot start {python} with its venv (files not readable by others?)"
-        if strict:
-            log.warning("local sandbox: %s; runs get the system python3 (without the venv's packages)", why)
-            self.interpreter = None
-            return True
-        self.fallback_reason = why
-        return False
 
     async def run(
         self,
@@ -223,8 +126,8 @@ class LocalSandbox:
             if visible is not None:
                 gpu_env["CUDA_VISIBLE_DEVICES"] = visible
         if self.drops_privileges:
-            _check_reachable(ws)
-        uid = self._claim_uid() if self.drops_privileges else None
+            check_reachable(ws)
+        uid = claim_uid() if self.drops_privileges else None
         token = os.urandom(12).hex()
         private = Path(tempfile.mkdtemp(prefix="sciswarm-local-"))
         try:
@@ -238,9 +141,7 @@ class LocalSandbox:
             return result
         finally:
             if uid is not None:
-                procs.kill_uid(uid, uid)
-                with _uids_lock:
-                    _uids_in_use.discard(uid)
+                release_uid(uid)
             shutil.rmtree(private, ignore_errors=True)
 
     async def _run(
@@ -329,25 +230,16 @@ class LocalSandbox:
         survivors = procs.kill_uid(uid, uid) if uid is not None else []
         return survivors + procs.kill_token(token)
 
-    def _claim_uid(self) -> int:
-        with _uids_lock:
-            for _ in range(20):
-                uid = procs.free_uid(*_UID_RANGE)
-                if uid not in _uids_in_use:
-                    _uids_in_use.add(uid)
-                    return uid
-        raise SandboxError("could not find a free uid for the run")
-
     def _env(self, spec: RunSpec, private: Path, token: str, gpu_env: dict[str, str]) -> dict[str, str]:
         shims = private / "bin"
         shims.mkdir()
         shims.chmod(0o755)
         if self.interpreter:
             for name in ("python", "python3"):
-                (shims / name).write_text(_shim(self.interpreter))
+                (shims / name).write_text(shim(self.interpreter))
                 (shims / name).chmod(0o755)
-        path = _BASE_PATH
-        if self._python_dir and self._python_dir not in _BASE_PATH.split(":"):
+        path = BASE_PATH
+        if self._python_dir and self._python_dir not in BASE_PATH.split(":"):
             path = f"{self._python_dir}:{path}"  # the venv's other tools too, as if it were activated
         env = {
             "PATH": f"{shims}:{path}",
@@ -363,37 +255,14 @@ class LocalSandbox:
         return env
 
     def _preexec(self, spec: RunSpec, uid: int | None) -> Callable[[], None]:
-        mem = spec.memory_mb * 1024 * 1024
-        cpu_s = math.ceil(spec.timeout_s * max(spec.cpus, 1.0)) + 5
-        limits = [
-            (resource.RLIMIT_AS, mem, mem),
-            (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
-            (resource.RLIMIT_NOFILE, self.max_open_files, self.max_open_files),
-            (resource.RLIMIT_FSIZE, self.max_file_mb * 1024 * 1024, self.max_file_mb * 1024 * 1024),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
-        if uid is not None:  # RLIMIT_NPROC is per real uid and ignored for root: only meaningful after the drop
-            limits.append((resource.RLIMIT_NPROC, spec.pids_limit, spec.pids_limit))
-        pool = sorted(os.sched_getaffinity(0))
-        want = max(1, min(len(pool), math.ceil(spec.cpus)))
-        first = next(_cpu_rotor) * want
-        cpus = {pool[(first + i) % len(pool)] for i in range(want)}
-        unshare = self.isolates_network and not spec.network
-        exposure = self._exposure if uid is not None else []
-
-        def setup() -> None:  # runs in the child between fork and exec
-            if exposure:
-                ns.expose(exposure)
-            if unshare:
-                ns.unshare_net()
-            os.sched_setaffinity(0, cpus)
-            for res, soft, hard in limits:
-                resource.setrlimit(res, (soft, hard))
-            if uid is not None:
-                ns.become(uid)
-            ns.LIBC.prctl(ns.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
-
-        return setup
+        return child_setup(
+            spec,
+            uid,
+            max_open_files=self.max_open_files,
+            max_file_mb=self.max_file_mb,
+            unshare_net=self.isolates_network and not spec.network,
+            exposure=self._exposure if uid is not None else [],
+        )
 
     @staticmethod
     def _refused(spec: RunSpec, t0: float, error: str) -> RunResult:

@@ -61,6 +61,7 @@ def make_context(
     *,
     params: dict[str, Any] | BaseModel | None = None,
     model: ModelLike = None,
+    vision: ModelLike = None,
     idea_id: str = "idea",
     lab: Lab | None = None,
     literature: Any = None,
@@ -69,11 +70,13 @@ def make_context(
     recorder: Recorder | None = None,
 ) -> tuple[RoleContext[Any], Recorder]:
     """A context for ``role`` in idea ``idea_id`` of a run folder ``run_dir``. ``model``: replies for this role
-    (a list), a function of the messages, or a ModelClient. Published messages go to the recorder only."""
+    (a list), a function of the messages, or a ModelClient; ``vision``: the same for the model that looks at
+    images (``ctx.models.vision()``), default: the role's model. Published messages go to the recorder only."""
     rec = recorder or Recorder()
     name = role.name or role.__name__.lower()
     ledger = Ledger(run_id="test", on_call=rec.traces.append)
     client = _client(model, name, ledger)
+    vision_client = client if vision is None else _client(vision, name, ledger)
 
     async def publish(message: Message) -> None:
         rec.messages.append(message)
@@ -91,7 +94,11 @@ def make_context(
         prompts=Prompts.load(name),
         thread=thread,
         folder=IdeaFolder(run_dir, idea_id),
-        models=Models(lambda _name: ModelHandle(client, name, idea_id), ledger),
+        models=Models(
+            lambda _name: ModelHandle(client, name, idea_id),
+            ledger,
+            vision=lambda: ModelHandle(vision_client, name, idea_id),
+        ),
         lab=lab or NoLab(),
         literature_port=lambda: literature,
         flow=flow or Flow(),

@@ -34,12 +34,14 @@ class FakeLab(Lab):
     experiment: Experiment = field(default=lambda workspace, argv: 0)
     spec: RunSpec = field(default_factory=lambda: RunSpec(argv=["python"]))
     runs: list[tuple[list[str], str]] = field(default_factory=list)
+    seeds: list[int | None] = field(default_factory=list)  # the seed of each run, in order
 
     def limits(self, argv: list[str] | None = None) -> RunSpec:
         return self.spec
 
-    async def run(self, workspace: Path, argv: list[str], *, label: str) -> RunResult:
+    async def run(self, workspace: Path, argv: list[str], *, label: str, seed: int | None = None) -> RunResult:
         self.runs.append((list(argv), label))
+        self.seeds.append(seed)
         out = self.experiment(workspace, list(argv))
         if inspect.isawaitable(out):
             out = await out

@@ -221,7 +221,7 @@ def parse_args():
     parser.add_argument("--hidden_layers", type=int, default=3)
     parser.add_argument("--dataset_size", type=int, default=8000)
     parser.add_argument("--eval_size", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("SCISWARM_SEED", "0")))
     return parser.parse_args()
 
 

@@ -186,7 +186,7 @@ def parse_args():
     parser.add_argument("--num_layers", type=int, default=1)
     parser.add_argument("--num_heads", type=int, default=4)
     parser.add_argument("--eval_every", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("SCISWARM_SEED", "0")))
     return parser.parse_args()
 
 

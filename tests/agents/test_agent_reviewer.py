@@ -128,7 +128,7 @@ async def test_an_improvement_round_revises_the_paper_and_reviews_revision_1(swa
     out = await swarm.run(
         [
             writer_seed(idea),
-            {"name": "writer", "params": {"refine": False, "citation_rounds": 0, "fix_rounds": 1}},
+            {"name": "writer", "params": {"refine": False, "citation_rounds": 0, "fix_rounds": 1, "audit": False}},
             panel(num_reviewers=1, improvement_rounds=1, parallel=False),
         ],
         replies={

@@ -14,7 +14,7 @@ from sciswarm.agents.writer import PARTS
 from sciswarm.paper import extract_text
 
 IDEA = "divisor_study"
-WRITER = {"name": "writer", "params": {"refine": False, "citation_rounds": 0, "fix_rounds": 2}}
+WRITER = {"name": "writer", "params": {"refine": False, "citation_rounds": 0, "fix_rounds": 2, "audit": False}}
 pytestmark = [pytest.mark.latex, needs_latex]
 
 

@@ -73,6 +73,21 @@ def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path, baseli
     assert page_count(pdf) >= 3
     text = extract_text(pdf)
     assert "References" in text and "Nichol" in text and "Table 1" in text
+    # the claims audit caught the scripted Results' wrong comparison and its number no run produced; the
+    # writer fixed them; the PDF has the corrected text and the code-written appendix
+    logs = [json.loads(line) for line in transcript.splitlines()]
+    caught = "claims audit: 1 untraced number(s), 1 comparison problem(s); fixing Results (round 1/2)"
+    assert any(r["kind"] == "log" and r["text"] == caught for r in logs)
+    (audit,) = [r for r in logs if r["kind"] == "claims_audit"]
+    assert audit["rounds"] == 1 and audit["remaining"] == [] and audit["counts"]["comparisons_contradicted"] == 0
+    claims = json.loads((idea / "claims.json").read_text())
+    assert claims["counts"]["numbers_untraced"] == 0 and claims["references"]["literature"] == 3
+    flat = " ".join(text.split())
+    body, appendix = flat.split("Claims audit This appendix was written by sciswarm")
+    assert "lowers the KL divergence on dino to 0.031" not in body and "in contrast, lowers" not in body
+    assert "The cosine schedule is worse still on dino" in body
+    assert "Caught and fixed while writing." in appendix and "untraced number 0.031 (Results)" in appendix
+    assert "contradicted: “The cosine schedule, in contrast, lowers the KL divergence on dino" in appendix
 
     reviews = json.loads((idea / "reviews.json").read_text())
     assert len(reviews["reviews"]) == 3

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sciswarm.cli.sandbox import app
-from sciswarm.sandboxes.conformance import UNSAFE, render_table, run_suite
+from sciswarm.sandboxes.conformance import run_suite
+from sciswarm.sandboxes.conformance_report import UNSAFE, render_table
 from sciswarm.sandboxes.local import LocalSandbox
 
 MUST_HOLD_EVERYWHERE = {

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sciswarm.sandboxes import local
+from sciswarm.sandboxes import local_python
 from sciswarm.sandboxes.base import RunSpec
-from sciswarm.sandboxes.conformance import NOT_RUN, UNSAFE, run_suite
+from sciswarm.sandboxes.conformance import run_suite
+from sciswarm.sandboxes.conformance_report import NOT_RUN, UNSAFE
 from sciswarm.sandboxes.factory import make_sandbox
 from sciswarm.sandboxes.local import LocalSandbox
 
@@ -94,12 +95,12 @@ async def test_exposure_shows_only_the_interpreter_read_only(workspace: Path, op
 @root_only
 async def test_no_mount_namespace_falls_back_loudly(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> None:
     """If the run's uid cannot use the venv: 'auto' runs as root and says so; 'unprivileged' keeps the drop."""
-    real_probe = local._probe_prefix
+    real_probe = local_python._probe_prefix
 
-    def unusable_by_other_uids(python: str, uid: int | None, plan: local.ns.Exposure) -> str | None:
+    def unusable_by_other_uids(python: str, uid: int | None, plan: local_python.ns.Exposure) -> str | None:
         return None if uid is not None else real_probe(python, uid, plan)
 
-    monkeypatch.setattr(local, "_probe_prefix", unusable_by_other_uids)
+    monkeypatch.setattr(local_python, "_probe_prefix", unusable_by_other_uids)
     sandbox, logs = _logged()
     assert sandbox.runs_as_root and not sandbox.drops_privileges and not sandbox.bounds_processes
     assert not sandbox.isolates_network and sandbox.fallback_reason

@@ -9,7 +9,8 @@ import subprocess
 import docker
 import pytest
 
-from sciswarm.sandboxes.docker import DockerSandbox, reap_orphans
+from sciswarm.sandboxes.docker import DockerSandbox
+from sciswarm.sandboxes.docker_orphans import reap_orphans
 
 pytestmark = pytest.mark.docker
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sciswarm.sandboxes.base import RunSpec
-from sciswarm.sandboxes.docker import container_config
+from sciswarm.sandboxes.docker_config import container_config
 from sciswarm.sandboxes.gpus import cuda_visible_devices, device_requests, wants_gpu
 from sciswarm.sandboxes.image import inputs_hash, render_dockerfile
 from sciswarm.sandboxes.output import OutputSink

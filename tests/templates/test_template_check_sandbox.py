@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from template_support import TEX
 
 from sciswarm.run.config import SwarmConfig
 from sciswarm.run.services import Services
@@ -79,16 +78,6 @@ with open("probe.png", "wb") as f:
     f.write(png)
 """
 
-TEX = r"""\documentclass{article}
-\begin{document}
-\section{Introduction}
-INTRO HERE \cite{a}
-\begin{thebibliography}{1}
-\bibitem{a} A. Author. A paper. 2020.
-\end{thebibliography}
-\end{document}
-"""
-
 
 def write_probe_template(root: Path, port: int) -> Path:
     (root / "latex").mkdir(parents=True)
@@ -119,15 +108,6 @@ def listener() -> Iterator[int]:
 @pytest.fixture
 def template(tmp_path: Path, listener: int) -> Path:
     return write_probe_template(tmp_path / "probe", listener)
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """World-traversable (pytest's tmp_path is not), for the local provider's unprivileged uid."""
-    path = Path(tempfile.mkdtemp(prefix="sciswarm-test-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

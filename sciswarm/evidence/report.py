@@ -1,0 +1,182 @@
+"""The claims audit of one paper revision: what was traced and verified, what is left, as data (claims.json)
+and as the paper's "Claims audit" appendix."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pydantic import BaseModel, Field
+
+from sciswarm.evidence.claims import CheckedClaim
+
+PROBLEM_VERDICTS = ("contradicted", "not_significant", "unresolved")
+
+
+class TracedNumber(BaseModel):
+    text: str
+    part: str
+    sentence: str
+    source: str | None = Field(default=None, description="kind: label of the source; None when untraced")
+    kind: str | None = None
+
+
+class AuditReport(BaseModel):
+    revision: int = 0
+    rounds: int = 0  # fix rounds the writer went through
+    seeds: int = 1
+    numbers: list[TracedNumber] = Field(default_factory=list)
+    claims: list[CheckedClaim] = Field(default_factory=list)
+    references: dict[str, int] = Field(default_factory=dict)  # counts from the reference check
+    flags: list[str] = Field(default_factory=list)  # stage contracts: unchanged code, NaN metrics, seeds ignored
+    extraction_error: str = ""
+    fixed: list[str] = Field(default_factory=list)  # problems of earlier rounds that the writer's fixes removed
+
+    @property
+    def untraced(self) -> list[TracedNumber]:
+        return [n for n in self.numbers if n.source is None]
+
+    @property
+    def problems(self) -> list[CheckedClaim]:
+        return [c for c in self.claims if c.verdict in PROBLEM_VERDICTS]
+
+    def counts(self) -> dict[str, int]:
+        verdicts = Counter(c.verdict for c in self.claims)
+        kinds = Counter(n.kind for n in self.numbers if n.kind)
+        return {
+            "numbers": len(self.numbers),
+            "numbers_traced": len(self.numbers) - len(self.untraced),
+            "numbers_untraced": len(self.untraced),
+            **{f"numbers_from_{k}": v for k, v in sorted(kinds.items())},
+            "comparisons": len(self.claims),
+            **{
+                f"comparisons_{v}": verdicts.get(v, 0)
+                for v in ("supported", "untested", "contradicted", "not_significant", "unresolved")
+            },
+        }
+
+    def problems_by_part(self) -> dict[str, list[str]]:
+        """What the writer is asked to fix, per part, with the evidence."""
+        out: dict[str, list[str]] = {}
+        for n in self.untraced:
+            out.setdefault(n.part, []).append(
+                f'the number {n.text} (in "{n.sentence[:200]}") matches no result, code constant, plan or '
+                "reference: replace it with the measured value or remove it"
+            )
+        for c in self.problems:
+            what = {
+                "contradicted": "is contradicted by the results",
+                "not_significant": "claims a difference that is not significant",
+                "unresolved": "could not be checked against the results",
+            }[c.verdict]
+            fix = {
+                "contradicted": "correct the statement to what the results show",
+                "not_significant": "say there is no significant difference (or report it as a trend, untested)",
+                "unresolved": "name the runs, the metric and the dataset exactly as in the results, or drop it",
+            }[c.verdict]
+            out.setdefault(c.claim.part or "Results", []).append(
+                f'"{c.claim.quote[:200]}" {what} ({c.evidence}); {fix}'
+            )
+        return out
+
+
+def _tex(text: str) -> str:
+    repl = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
+    return "".join(repl.get(ch, ch) for ch in text)
+
+
+def _quotes(text: str) -> str:
+    return re.sub(r'"([^"]*)"', r"``\1''", text)
+
+
+def appendix(report: AuditReport) -> str:
+    """LaTeX of the appendix (code-written: every count comes from the report)."""
+    c = report.counts()
+    seeds = (
+        f"Every run was repeated with {report.seeds} seeds; differences count as significant at $p<0.05$ "
+        "(Welch's $t$-test)."
+        if report.seeds > 1
+        else "Each run was done once (one seed), so no difference could be tested for significance."
+    )
+    kinds = ", ".join(
+        f"{v} from {k.removeprefix('numbers_from_')}" for k, v in c.items() if k.startswith("numbers_from_")
+    )
+    lines = [
+        r"\section*{Claims audit}",
+        r"\addcontentsline{toc}{section}{Claims audit}",
+        "This appendix was written by sciswarm's claims audit, not by the authoring model. Every number in the "
+        "text was traced to the run results, the code, the plan or the bibliography, and every comparison "
+        f"was checked by code against the results. {seeds}",
+        r"\begin{itemize}",
+        rf"\item Numbers: {c['numbers']} stated, {c['numbers_traced']} traced"
+        + (f" ({kinds})" if kinds else "")
+        + f", {c['numbers_untraced']} untraced.",
+        rf"\item Comparisons: {c['comparisons']} checked: {c['comparisons_supported']} supported, "
+        f"{c['comparisons_untested']} right in direction but untested, {c['comparisons_contradicted']} "
+        f"contradicted, {c['comparisons_not_significant']} not significant, {c['comparisons_unresolved']} "
+        "unresolved.",
+    ]
+    if report.references:
+        r = report.references
+        lines.append(
+            rf"\item References: {r.get('cited', 0)} cited, {r.get('literature', 0)} from literature records, "
+            f"{r.get('template', 0)} from the template's bibliography; invented entries replaced: "
+            f"{r.get('replaced', 0)}, removed: {r.get('removed', 0)}."
+        )
+    lines.append(rf"\item Fix rounds with the writer: {report.rounds}.")
+    lines.append(r"\end{itemize}")
+    if report.claims:
+        lines += [r"\paragraph{Comparisons.}", r"\begin{itemize}"]
+        for checked in report.claims:
+            verdict, claim = checked.verdict.replace("_", " "), checked.claim
+            lines.append(rf"\item ``{_tex(claim.quote[:140])}'' ({_tex(claim.part)}): \emph{{{verdict}}}.")
+        lines.append(r"\end{itemize}")
+    if report.fixed:
+        lines += [r"\paragraph{Caught and fixed while writing.}", r"\begin{itemize}"]
+        lines += [rf"\item {_quotes(_tex(item))}" for item in report.fixed]
+        lines.append(r"\end{itemize}")
+    remaining = [f"Untraced number {n.text}: ``{n.sentence[:160]}''" for n in report.untraced]
+    remaining += [
+        f"{p.verdict.replace('_', ' ')}: ``{p.claim.quote[:160]}'' ({p.evidence[:240]})" for p in report.problems
+    ]
+    remaining += report.flags
+    if report.extraction_error:
+        remaining.append(f"The comparisons could not be extracted: {report.extraction_error[:200]}")
+    if remaining:
+        lines += [r"\paragraph{Remaining issues.}", r"\begin{itemize}"]
+        lines += [rf"\item {_tex(item)}" for item in remaining]
+        lines.append(r"\end{itemize}")
+    else:
+        lines.append(r"\paragraph{Remaining issues.} None.")
+    return "\n".join(lines) + "\n"
+
+
+def summary_for_reviewers(report: AuditReport) -> str:
+    c = report.counts()
+    parts = [
+        f"{c['numbers_traced']} of {c['numbers']} numbers traced to the results, code, plan or bibliography",
+        f"{c['comparisons']} comparisons checked by code: {c['comparisons_supported']} supported, "
+        f"{c['comparisons_untested']} untested (single runs), {c['comparisons_contradicted']} contradicted, "
+        f"{c['comparisons_not_significant']} not significant, {c['comparisons_unresolved']} unresolved",
+        f"seeds per run: {report.seeds}",
+    ]
+    issues = [f"untraced number {n.text} in: {n.sentence[:160]}" for n in report.untraced]
+    issues += [f"{p.verdict}: {p.claim.quote[:160]} -- {p.evidence[:200]}" for p in report.problems]
+    issues += report.flags
+    text = "; ".join(parts) + "."
+    if issues:
+        text += " Remaining issues:\n" + "\n".join(f"- {i}" for i in issues)
+    else:
+        text += " No remaining issues."
+    return text
