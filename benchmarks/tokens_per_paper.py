@@ -42,8 +42,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tokens_literature import CITATIONS, NOVELTY_QUERIES
-from tokens_trajectory import REVIEWERS, Padder, literature, o200k, replies, swarm_yaml
+from tokens_literature import CITATIONS, NOVELTY_QUERIES, literature
+from tokens_trajectory import REVIEWERS, Padder, o200k, replies, swarm_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCISWARM = Path(sys.executable).parent / "sciswarm"

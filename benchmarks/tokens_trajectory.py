@@ -250,6 +250,10 @@ def replies(pad: Padder, keys: dict[str, list[str]], full_training: bool) -> dic
         sentence = f"\\citet{{{a}}} and \\citet{{{b}}} {claim}, which supports the choices we make here."
         writer.append(pad.fit(f"THOUGHT: <PAD>\n\nSELECTED: 1, 2\nSENTENCE:\n{sentence}", 128, "select"))
     writer += demo["writer"][-3:]  # the demo's claims audit: the claims read out, the Results fixed, read again
+    # five runs make the samples grid (one row per run) taller than the page: the layout check's fix of Results
+    fixed = demo["writer"][-2]
+    assert "width=0.9\\linewidth]{generated_samples.png}" in fixed
+    writer.append(fixed.replace("width=0.9\\linewidth]{generated_samples", "height=0.7\\textheight]{generated_samples"))
     fences = [json.loads(m) for m in re.findall(r"```json\n(.*?)```", "\n".join(demo["reviewer_panel"]), re.DOTALL)]
     reviews = [fences[0], fences[2], fences[4], {**fences[0], "Overall": 4}, {**fences[2], "Confidence": 4}]
     panel = []

@@ -89,6 +89,39 @@ def resume(
 
 
 @app.command()
+def rerun(
+    run_dir: Annotated[Path, typer.Argument(help="the run folder of a finished or crashed run")],
+    stage: Annotated[str, typer.Option("--from", help="experiments | plot | writer | reviewer")],
+    idea: Annotated[list[str] | None, typer.Option("--idea", help="only this idea (repeatable)")] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="a new swarm YAML (default: the run's)")] = None,
+    override: Annotated[list[str] | None, typer.Option("-o", "--override", help="key.path=value (repeatable)")] = None,
+    quiet_output: Annotated[bool, typer.Option("--no-output", help="hide experiments' output lines")] = False,
+) -> None:
+    """Redo a stage and everything after it on a run's kept artifacts, into a new run folder beside it."""
+    from sciswarm.run.config import ConfigError
+    from sciswarm.run.rerun import rerun as rerun_stage
+    from sciswarm.view.terminal import LiveView
+
+    try:
+        view = LiveView(console, show_output=not quiet_output)
+        runner, starts = rerun_stage(
+            run_dir, stage, ideas=idea, config=config, overrides=override or [], listeners=[view]
+        )
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    ideas = ", ".join(m.idea_id for m in starts)
+    console.print(
+        f"[bold]sciswarm[/] rerun [cyan]{runner.run_id}[/]: {run_dir.name} from {stage} ({ideas}) "
+        f"-> {runner.store.run_dir}",
+        soft_wrap=True,
+    )
+    with view:
+        status = asyncio.run(runner.run(initial=starts, redeliver=[]))
+    _finish(runner.store.run_dir, status)
+
+
+@app.command()
 def review(
     pdf: Annotated[Path, typer.Argument(help="the paper to review (any PDF)")],
     config: Annotated[Path | None, typer.Option("--config", "-c", help="swarm YAML (models, panel params)")] = None,

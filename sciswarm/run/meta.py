@@ -24,6 +24,7 @@ def run_meta(runner: SwarmRunner, reason: str = "") -> dict[str, Any]:
         "wall_s": round(time.time() - runner.started_at, 2),
         "messages": runner.bus.published,
         "resumes": runner.resumes,
+        **({"rerun_of": runner.rerun_of} if runner.rerun_of else {}),
         "totals": runner.ledger.snapshot(),
         "outcomes": {i: o.model_dump() for i, o in runner.outcomes.ideas().items()},
         "roles": {r.spec.name: {"class": r.class_path, "subscribes": r.subscribes} for r in runner.roles},

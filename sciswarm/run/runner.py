@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from sciswarm.agents.ports import Flow
-from sciswarm.errors import one_line
+from sciswarm.errors import ExpectedFailure, one_line
 from sciswarm.events import Log, Message, RunStatus, Start, Trace
 from sciswarm.ledger import Ledger
 from sciswarm.llm import ModelClient
@@ -56,6 +56,7 @@ class SwarmRunner:
         self.started_at = time.time()
         self.status = "running"
         self.resumes = 0
+        self.rerun_of: dict[str, object] | None = None  # set by `sciswarm rerun`: the run and stage it redoes
         self._meta_written = 0.0
 
     # ---- recording ------------------------------------------------------
@@ -99,6 +100,14 @@ class SwarmRunner:
             message.run_id, message.sender = self.run_id, message.sender or "swarm"
             await self.bus.publish(message)
 
+    async def _prepare(self) -> str:
+        """What must be ready before the first role runs (the template's data); why it is not, or ""."""
+        try:
+            await self.services.prepare_data()
+        except ExpectedFailure as exc:
+            return str(exc)
+        return ""
+
     async def run(
         self,
         *,
@@ -118,6 +127,10 @@ class SwarmRunner:
             loop.add_signal_handler(signal.SIGINT, self.stops.interrupted, "interrupted by the user (Ctrl-C)")
             loop.add_signal_handler(signal.SIGTERM, self.stops.interrupted, "terminated (SIGTERM)")
         try:
+            reason = await self._prepare()
+            if reason:  # before any role (and any model call): nothing ran
+                self.status = "failed"
+                return self.status
             await self._begin(initial or [], redeliver)
             idle, stop = asyncio.create_task(self.bus.wait_idle()), asyncio.create_task(self.stops.wait())
             timeout = self.cfg.flow.timeout_s

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e.golden import conversation
 from support.fake_scholar import FakeScholar, fail
 
@@ -40,11 +41,18 @@ def run_demo(runs: Path, baselines: Path, *overrides: str) -> subprocess.Complet
     )
 
 
-def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path, baselines: Path) -> None:
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, baselines: Path) -> Path:
+    """The demo's run folder (one run for the tests of this module that only read it or redo its stages)."""
+    runs = tmp_path_factory.mktemp("demo") / "runs"
     proc = run_demo(runs, baselines)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    return run_dir
+
+
+def test_offline_demo_produces_runs_plots_pdf_and_reviews(demo: Path) -> None:
+    run_dir = demo
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["status"] == "completed"
     assert meta["totals"]["by_stage"], "tokens per role and stage are recorded"
@@ -94,6 +102,45 @@ def test_offline_demo_produces_runs_plots_pdf_and_reviews(tmp_path: Path, baseli
     meta_review = reviews["meta_review"]
     assert meta_review["Overall"] == round(sum(r["Overall"] for r in reviews["reviews"]) / 3)
     assert meta_review["Decision"] in {"Accept", "Reject"}
+
+
+def test_rerun_from_the_writer_with_fewer_citation_rounds_makes_a_new_paper_and_reviews(demo: Path) -> None:
+    """`sciswarm rerun RUN --from writer`: a new run beside the demo's, from its kept artifacts, with one citation
+    round instead of three (the scripted replies for that: the demo's, with the second round taken out)."""
+    replies = yaml.safe_load((ROOT / "configs/demo/replies.yaml").read_text())
+    writer = replies["writer"]
+    first_select = next(i for i, r in enumerate(writer) if r.startswith("SELECTED:"))
+    replies["writer"] = writer[: first_select + 1] + writer[first_select + 4 :]  # no second round, no "Done"
+    script = demo.parent / "rerun_replies.yaml"
+    script.write_text(yaml.safe_dump(replies, sort_keys=False, allow_unicode=True, width=1000))
+    before = {p: p.stat().st_mtime for p in demo.rglob("*") if p.is_file()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sciswarm", "rerun", str(demo), "--from", "writer", "--no-output",
+         "-o", "roles.writer.params.citation_rounds=1", "-o", f"models.default.script={script}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "250"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    new = demo.parent / f"{demo.name}-writer-1"
+    meta = json.loads((new / "run.json").read_text())
+    assert meta["status"] == "completed" and meta["rerun_of"] == {
+        "run": demo.name, "from": "writer", "ideas": ["noise_schedule_study"]
+    }  # fmt: skip
+    records = [json.loads(line) for line in (new / "transcript.jsonl").read_text().splitlines()]
+    kinds = [r["kind"] for r in records]
+    assert "sandbox_exec" not in kinds and "experiment_run" not in kinds  # the experiments were not run again
+    stages = [r["stage"] for r in records if r["kind"] == "model_call" and r["sender"] == "writer"]
+    assert stages.count("cite/query") == 1 and stages.count("cite/select") == 1 and "audit/extract" in stages
+    (paper,) = [r for r in records if r["kind"] == "paper"]
+    (old_paper,) = [json.loads(x) for x in (demo / "transcript.jsonl").read_text().splitlines() if '"paper"' in x
+                    and json.loads(x)["kind"] == "paper"]  # fmt: skip
+    assert paper["citations"] == old_paper["citations"] - 1  # one literature paper fewer: one round, not two
+    assert len([r for r in records if r["kind"] == "review"]) == 3 and "meta_review" in kinds
+    pdf = new / paper["pdf"]
+    assert pdf.exists() and "Claims audit" in extract_text(pdf)
+    assert json.loads((new / "ideas/noise_schedule_study/reviews.json").read_text())["meta_review"]
+    # the earlier run is as it was
+    assert {p: p.stat().st_mtime for p in demo.rglob("*") if p.is_file()} == before
 
 
 def test_demo_under_a_total_literature_outage_costs_at_most_one_wait(tmp_path: Path, baselines: Path) -> None:
