@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-science poppler-utils docker.io mmdebstrap chromium)
+# texlive-latex-extra: the packages the AI Scientist's templates use (cleveref, multirow, titletoc, nicefrac/units, ...)
+APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science poppler-utils docker.io mmdebstrap chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -19,7 +20,8 @@ if ((${#missing[@]})); then
   else
     echo "[setup] WARNING: missing system packages: ${missing[*]}" >&2
     echo "[setup]   install them with: sudo apt-get install -y ${missing[*]}" >&2
-    echo "[setup]   (LaTeX is needed for the paper PDF; Docker for isolated experiments)" >&2
+    echo "[setup]   (LaTeX is needed for the paper PDF, texlive-latex-extra for the AI Scientist templates' packages;" >&2
+    echo "[setup]    Docker for isolated experiments)" >&2
   fi
 fi
 

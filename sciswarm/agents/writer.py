@@ -233,8 +233,9 @@ class Writer(Role[WriterParams]):
         pdf = result.pdf if ok and result and result.pdf else (last_good if last_good.exists() else None)
         if pdf is None:
             raise PaperBuildError(
-                "the paper did not compile, not even with every written part back at its last compiling "
-                f"version, and there is no earlier PDF: {result.feedback(limit=3) if result else ''}"
+                f"{result.missing_hint() if result else ''}the paper did not compile, not even with every written "
+                "part back at its last compiling version, and there is no earlier PDF: "
+                f"{result.feedback(limit=3) if result else ''}"
             )
         if ok and result is not None:
             shutil.copy2(self.files.tex, self.files.last_good_tex)

@@ -20,7 +20,16 @@ from pydantic import BaseModel
 
 from sciswarm.paper.confine import Confinement, ConfinementError, Isolation, confine, tex_tree
 from sciswarm.paper.confined_run import CONSOLE_TAIL_BYTES, read_tail, run_confined
-from sciswarm.paper.texlog import LatexIssue, dedupe, output_pages, parse_blg, parse_console, parse_log
+from sciswarm.paper.tex_packages import install_command
+from sciswarm.paper.texlog import (
+    LatexIssue,
+    dedupe,
+    missing_packages,
+    output_pages,
+    parse_blg,
+    parse_console,
+    parse_log,
+)
 
 Engine = Literal["auto", "pdflatex", "latexmk"]
 TEX_FLAGS = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-file-line-error"]
@@ -42,6 +51,16 @@ class CompileResult(BaseModel):
     last_good: Path | None = None
     isolation: Isolation = "kpathsea"
     steps: list[str] = []
+
+    @property
+    def missing_packages(self) -> list[str]:
+        """LaTeX packages, classes and styles (``x.sty``) this host lacks: no edit of the paper fixes those."""
+        return missing_packages(self.errors)
+
+    def missing_hint(self) -> str:
+        """``"not installed: x.sty (apt-get install ...); "`` when files are missing on this host, else ``""``."""
+        missing = self.missing_packages
+        return f"LaTeX not installed: {', '.join(missing)} ({install_command(missing)}); " if missing else ""
 
     def feedback(self, limit: int = 15) -> str:
         """A short report to send back to the model that wrote the LaTeX."""

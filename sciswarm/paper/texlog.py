@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from sciswarm.paper.layout import Layout, display_end, float_too_large, is_box_report, overfull_at
+from sciswarm.paper.tex_packages import is_package_file, missing_hint
 
 Severity = Literal["error", "warning"]
 IssueKind = Literal[
@@ -65,6 +66,7 @@ _DENIED = re.compile(r"(?:pdf\w*|bibtex\w*|latex|tex): (?P<path>/[^:\n]+?): Perm
 _BLG_AT = re.compile(r"^(?P<msg>.*?)---line (?P<line>\d+) of file (?P<file>\S+)")
 _BLG_MISSING = re.compile(r'^Warning--I didn\'t find a database entry for "(?P<key>[^"]+)"')
 _BLG_FATAL = re.compile(r"^(I couldn't open .*|I found no .*|.*---this can't happen.*)$")
+_BST_MISSING = re.compile(r"I couldn't open style file (?P<name>\S+\.bst)")
 
 
 def _file_at(stack: list[str | None]) -> str | None:
@@ -109,7 +111,23 @@ def _context_after(lines: list[str], start: int) -> tuple[int | None, str | None
 def _error(msg: str, file: str | None, line: int | None, context: str | None) -> LatexIssue:
     nf = _NOT_FOUND.search(msg)
     kind: IssueKind = "missing-file" if nf else "latex"
-    return LatexIssue(severity="error", kind=kind, message=msg.strip(), file=file, line=line, context=context)
+    text = msg.strip()
+    if nf and is_package_file(nf.group("name")):
+        text = f"{text} ({missing_hint(nf.group('name'))})"  # not the paper's fault: say what to install
+    return LatexIssue(severity="error", kind=kind, message=text, file=file, line=line, context=context)
+
+
+def missing_packages(issues: list[LatexIssue]) -> list[str]:
+    """The packages, classes and styles (``x.sty``) a failed compile could not find on this host."""
+    names: dict[str, None] = {}
+    for issue in issues:
+        nf = _NOT_FOUND.search(issue.message) if issue.kind == "missing-file" else None
+        if nf and is_package_file(nf.group("name")):
+            names[nf.group("name")] = None
+        bst = _BST_MISSING.search(issue.message) if issue.kind == "bibtex" else None
+        if bst:
+            names[bst.group("name")] = None
+    return list(names)
 
 
 def _layout(found: Layout, file: str | None) -> LatexIssue:
@@ -217,11 +235,13 @@ def parse_blg(text: str) -> list[LatexIssue]:
             issues[-1] = issues[-1].model_copy(update={"file": m.group("file"), "line": int(m.group("line"))})
             continue
         if m:
+            msg = m.group("msg").strip() or "BibTeX error"
+            bst = _BST_MISSING.search(msg)
             issues.append(
                 LatexIssue(
                     severity="error",
                     kind="bibtex",
-                    message=m.group("msg").strip() or "BibTeX error",
+                    message=f"{msg} ({missing_hint(bst.group('name'))})" if bst else msg,
                     file=m.group("file"),
                     line=int(m.group("line")),
                     context=" ".join(x[3:].strip() for x in lines[i + 1 : i + 3] if x.startswith(" : ")) or None,
@@ -229,7 +249,9 @@ def parse_blg(text: str) -> list[LatexIssue]:
             )
             continue
         if _BLG_FATAL.match(raw):
-            issues.append(LatexIssue(severity="error", kind="bibtex", message=raw.strip()))
+            bst = _BST_MISSING.search(raw)
+            msg = f"{raw.strip()} ({missing_hint(bst.group('name'))})" if bst else raw.strip()
+            issues.append(LatexIssue(severity="error", kind="bibtex", message=msg))
     return issues
 
 

@@ -70,6 +70,11 @@ class SwarmConfig(Strict):
     description: str = ""
     template: str | None = None
     runs_dir: str = "runs"
+    data_dir: str | None = Field(
+        default=None,
+        description="where the template's data step caches its prepared data (default: <runs_dir>/.data); "
+        "relative to the working directory, like runs_dir",
+    )
     models: dict[str, ModelSpec]
     vision_model: str | None = Field(
         default=None,

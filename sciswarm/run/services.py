@@ -6,17 +6,23 @@ Heavy pieces (docker, the literature client) are created on first use, once per 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciswarm.run.config import SwarmConfig
-from sciswarm.sandboxes.base import RunSpec, Sandbox
+from sciswarm.run.config import ConfigError, SwarmConfig
+from sciswarm.sandboxes.base import ReadOnlyMount, RunSpec, Sandbox, SandboxError
+from sciswarm.sandboxes.needs import Needs, UnmetNeeds
 from sciswarm.sandboxes.spec import spec_from_config
 
 LogFn = Callable[..., None]
+
+
+class TemplateNeedsError(ConfigError, UnmetNeeds):
+    """The template's Python needs cannot be met: a setup error, found before anything runs (exit 2)."""
 
 
 class Services:
@@ -29,6 +35,28 @@ class Services:
         self._sandbox_lock = threading.Lock()
         self._literature: Any = None
         self._literature_ready = False
+        self.mounts: tuple[ReadOnlyMount, ...] = ()  # read-only folders every run gets (the template's data)
+        self.needs = self._prepare_needs()
+
+    def _prepare_needs(self) -> Needs:
+        """The template's Python needs. When they go beyond the experiment image, the sandbox is made now (the
+        derived image built, or the local python checked), so an unmet need stops the run before any model call;
+        a sandbox that cannot be made at all is left to the first experiment, as without needs."""
+        if self.template is None:
+            return Needs()
+        from sciswarm.templates.needs import template_needs
+
+        try:
+            needs = template_needs(self.template, self.cfg.sandbox.with_paths_from(self.cfg.base_dir))
+            self._log("info", f"template python needs: {needs.describe()}")
+            if needs.beyond_experiment_image:
+                self.needs = needs
+                self.sandbox()
+        except UnmetNeeds as exc:
+            raise TemplateNeedsError(str(exc)) from None
+        except SandboxError as exc:
+            self._log("warning", f"sandbox not ready yet: {exc}")
+        return needs
 
     def prompt_dirs(self) -> list[Path]:
         """User prompt overrides: a `prompts/` folder beside the swarm YAML, if any."""
@@ -42,7 +70,7 @@ class Services:
 
                 sc = self.cfg.sandbox
                 self._sandbox = make_sandbox(
-                    sc.provider, image=sc.image, on_log=lambda level, text: self._log(level, text)
+                    sc.provider, image=sc.image, needs=self.needs, on_log=lambda level, text: self._log(level, text)
                 )
                 kind = "isolated" if self._sandbox.isolated else "NOT isolated"
                 self._log("info", f"sandbox provider: {self._sandbox.name} ({kind})")
@@ -59,7 +87,18 @@ class Services:
             return self._sandbox
 
     def run_spec(self, argv: list[str]) -> RunSpec:
-        return spec_from_config(self.cfg.sandbox, argv)
+        return dataclasses.replace(spec_from_config(self.cfg.sandbox, argv), mounts=self.mounts)
+
+    async def prepare_data(self) -> None:
+        """The template's data step (templates/data.py): its prepare scripts run once on this host (cached under
+        data_dir, default <runs_dir>/.data); every run then gets the result read-only. Raises DataPrepError."""
+        if self.template is None:
+            return
+        from sciswarm.templates.data import prepare_data
+
+        cache = Path(self.cfg.data_dir).expanduser() if self.cfg.data_dir else self.run_dir.parent / ".data"
+        prepared = await asyncio.to_thread(prepare_data, self.template, cache, log=self._log)
+        self.mounts = (prepared.mount(),) if prepared else ()
 
     @property
     def literature(self) -> Any:

@@ -13,6 +13,24 @@ OutputCallback = Callable[[Literal["stdout", "stderr"], str], None]
 
 
 @dataclass(frozen=True)
+class ReadOnlyMount:
+    """A host folder the command may read and never write (e.g. a template's prepared data).
+
+    docker binds ``source`` read-only at ``target``; the local provider cannot move it, so the command sees it at
+    ``source`` (readable by the run's uid, not writable). Either way ``env`` names the environment variable that
+    holds the path the command sees it at.
+    """
+
+    source: str  # absolute host path
+    target: str  # absolute path inside a container
+    env: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.source.startswith("/") and self.target.startswith("/")):
+            raise ValueError(f"mount paths must be absolute: {self.source!r} -> {self.target!r}")
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Built by the orchestrator from config; never read from the workspace."""
 
@@ -27,6 +45,7 @@ class RunSpec:
     tmp_mb: int = 512
     output_tail_chars: int = 4000
     max_log_bytes: int = 20_000_000
+    mounts: tuple[ReadOnlyMount, ...] = ()
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 No network (unless spec.network), memory (+swap) / CPU / pids limits, an unprivileged user, a read-only root
 with a size-capped tmpfs /tmp, no capabilities, no-new-privileges, the workspace bind-mounted at
-/workspace and the run spec on a read-only /harness mount (all of it in docker_config.py). Containers carry the
-label `sciswarm=1` and are removed on every path, including a start that fails (e.g. a GPU request on a host
-without the NVIDIA runtime); those a crashed swarm left behind are reaped on first use (docker_orphans.py).
+/workspace, the run spec on a read-only /harness mount and the spec's read-only mounts (all of it in
+docker_config.py). Containers carry the label `sciswarm=1` and are removed on every path, including a start that
+fails (e.g. a GPU request on a host without the NVIDIA runtime); those a crashed swarm left behind are reaped on
+first use (docker_orphans.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import docker.errors
 import requests.exceptions
 
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
-from sciswarm.sandboxes.docker_config import container_config
+from sciswarm.sandboxes.docker_config import check_mounts, container_config
 from sciswarm.sandboxes.docker_orphans import reap_orphans
 from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT
 from sciswarm.sandboxes.image import DEFAULT_IMAGE
@@ -90,6 +91,7 @@ class DockerSandbox:
         ws = workspace.resolve()
         if not ws.is_dir():
             raise SandboxError(f"workspace {ws} is not a directory")
+        check_mounts(spec)
         logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sciswarm-logs-"))
         logs.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()

@@ -3,7 +3,8 @@ may use is visible here).
 
 No network (unless spec.network), memory (+swap) / CPU / pids limits, the given unprivileged user, a read-only root
 with a size-capped tmpfs /tmp, no capabilities, no-new-privileges, the workspace bind-mounted at /workspace and the
-run spec on a read-only /harness mount, tini as PID 1, and the labels that say whose container it is.
+run spec on a read-only /harness mount, the spec's read-only mounts (a template's data at /data), tini as PID 1,
+and the labels that say whose container it is.
 """
 
 from __future__ import annotations
@@ -13,9 +14,22 @@ from typing import Any
 
 from docker.types import Ulimit
 
-from sciswarm.sandboxes.base import RunSpec
+from sciswarm.sandboxes.base import RunSpec, SandboxError
 from sciswarm.sandboxes.docker_orphans import LABEL, owner_labels
 from sciswarm.sandboxes.gpus import device_requests
+
+RESERVED = ("/workspace", "/harness", "/tmp", "/")
+
+
+def check_mounts(spec: RunSpec) -> None:
+    """A read-only mount must exist on the host (docker would create a missing one, as root) and must not cover
+    the places the run's own set-up uses."""
+    for m in spec.mounts:
+        if not Path(m.source).is_dir():
+            raise SandboxError(f"read-only mount {m.source} is not a directory on this host")
+        target = m.target.rstrip("/") or "/"
+        if any(target == r or (r != "/" and target.startswith(r + "/")) for r in RESERVED):
+            raise SandboxError(f"read-only mount target {m.target} would cover the sandbox's own {target}")
 
 
 def container_config(
@@ -37,6 +51,7 @@ def container_config(
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp/.matplotlib",
         "SCISWARM_SPEC": "/harness/spec.json",
+        **{m.env: m.target for m in spec.mounts if m.env},
         **spec.env,
     }
     mem = f"{spec.memory_mb}m"
@@ -62,6 +77,7 @@ def container_config(
         "volumes": {
             str(workspace): {"bind": "/workspace", "mode": "rw"},
             str(harness): {"bind": "/harness", "mode": "ro"},
+            **{m.source: {"bind": m.target, "mode": "ro"} for m in spec.mounts},
         },
         "device_requests": device_requests(spec.gpus),
         "init": True,  # tini as PID 1 reaps zombies and forwards signals

@@ -12,6 +12,7 @@ import requests.exceptions
 
 from sciswarm.sandboxes.base import Sandbox, SandboxError
 from sciswarm.sandboxes.image import DEFAULT_IMAGE, build_image, image_present
+from sciswarm.sandboxes.needs import Needs
 
 LogCallback = Callable[[str, str], None]  # (level, text): "info" | "warning" | "error"
 
@@ -51,7 +52,7 @@ def _emit(on_log: LogCallback | None, level: str, text: str) -> None:
         getattr(log, level if level in ("info", "warning", "error") else "info")(text)
 
 
-def _docker_sandbox(image: str, on_log: LogCallback | None, build_if_missing: bool) -> Sandbox:
+def _docker_sandbox(image: str, on_log: LogCallback | None, build_if_missing: bool, needs: Needs | None) -> Sandbox:
     from sciswarm.sandboxes.docker import DockerSandbox
 
     if not image_present(image):
@@ -62,13 +63,28 @@ def _docker_sandbox(image: str, on_log: LogCallback | None, build_if_missing: bo
             build_image(image=image, progress=lambda text: _emit(on_log, "info", text))
         except docker.errors.DockerException as exc:
             raise SandboxError(f"building {image} failed: {exc}") from exc
+    if needs:
+        from sciswarm.sandboxes.derived_image import ensure_needs_image
+
+        try:
+            image = ensure_needs_image(needs, image=image, progress=lambda text: _emit(on_log, "info", text))
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"building the image with the template's Python needs failed: {exc}") from exc
     return DockerSandbox(image)
 
 
-def _local_sandbox(on_log: LogCallback | None) -> Sandbox:
+def _local_sandbox(on_log: LogCallback | None, needs: Needs | None) -> Sandbox:
+    import shutil
+
     from sciswarm.sandboxes.local import LocalSandbox
+    from sciswarm.sandboxes.local_python import BASE_PATH
+    from sciswarm.sandboxes.needs_local import check_local_needs
 
     sandbox = LocalSandbox()
+    python = sandbox.interpreter or shutil.which("python3", path=BASE_PATH)
+    if needs and python:
+        for note in check_local_needs(python, needs):
+            _emit(on_log, "info", f"python needs: {note}")
     if sandbox.runs_as_root:
         _emit(on_log, "warning", LOCAL_AS_ROOT_WARNING.format(why=sandbox.fallback_reason or "run_as='self'"))
     elif sandbox.exposed:
@@ -83,23 +99,26 @@ def make_sandbox(
     image: str = DEFAULT_IMAGE,
     on_log: LogCallback | None = None,
     build_if_missing: bool = True,
+    needs: Needs | None = None,
 ) -> Sandbox:
     """'docker' fails loudly without an engine; 'auto' degrades to local with a LOUD warning via on_log (and a
-    louder one if the local sandbox, run by root, has to run experiments as root to give them the swarm's venv)."""
+    louder one if the local sandbox, run by root, has to run experiments as root to give them the swarm's venv).
+    With a template's `needs`, docker runs in an image derived from `image` that has them (built on first use)
+    and local checks that its python has them; either raises UnmetNeeds (sandboxes/needs.py) when it cannot."""
     if provider == "local":
         _emit(on_log, "warning", "sandbox provider 'local' is NOT an isolation boundary")
-        return _local_sandbox(on_log)
+        return _local_sandbox(on_log, needs)
     if provider == "docker":
         if not docker_available():
             raise SandboxError("Docker engine not reachable (run scripts/ensure_docker.sh or start dockerd)")
-        return _docker_sandbox(image, on_log, build_if_missing)
+        return _docker_sandbox(image, on_log, build_if_missing, needs)
     if provider != "auto":
         raise ValueError(f"unknown sandbox provider {provider!r} (auto, docker, local)")
     why = "the Docker engine does not answer"
     if docker_available():
         try:
-            return _docker_sandbox(image, on_log, build_if_missing)
+            return _docker_sandbox(image, on_log, build_if_missing, needs)
         except SandboxError as exc:
             why = f"the Docker sandbox is unusable ({exc})"
     _emit(on_log, "warning", LOCAL_FALLBACK_WARNING.format(why=why))
-    return _local_sandbox(on_log)
+    return _local_sandbox(on_log, needs)

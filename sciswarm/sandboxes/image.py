@@ -157,7 +157,7 @@ def prepare_wheelhouse(
     return dest
 
 
-def _link_tree(src: Path, dst: Path) -> None:
+def link_wheels(src: Path, dst: Path) -> None:
     dst.mkdir(parents=True)
     for item in src.iterdir():
         if item.is_file() and item.suffix == ".whl":
@@ -167,7 +167,7 @@ def _link_tree(src: Path, dst: Path) -> None:
                 shutil.copy2(item, dst / item.name)
 
 
-def _docker_build(
+def docker_build(
     client: docker.DockerClient,
     context: Path,
     image: str,
@@ -198,7 +198,7 @@ def _docker_build(
     return image_id or client.images.get(image).id
 
 
-def _drop_new_dangling(client: docker.DockerClient, before: set[str]) -> None:
+def drop_new_dangling(client: docker.DockerClient, before: set[str]) -> None:
     """Remove the build stage (an untagged 1+ GB image holding the wheelhouse) left by the legacy builder."""
     for img in client.images.list(filters={"dangling": True}):
         if img.id not in before:
@@ -252,13 +252,13 @@ def build_image(
         wheels = prepare_wheelhouse(requirements, py, cache_dir or default_cache_dir(), progress)
         with tempfile.TemporaryDirectory(prefix="sciswarm-build-") as tmp:
             context = Path(tmp)
-            _link_tree(wheels, context / "wheelhouse")
+            link_wheels(wheels, context / "wheelhouse")
             (context / "Dockerfile").write_text(render_dockerfile(requirements))
             labels = {LABEL_INPUTS: digest, LABEL_REQUIREMENTS: " ".join(requirements), "sciswarm": "1"}
             say(progress, f"building {image} from {base} (python {py}, no network)")
             dangling = {i.id for i in dc.images.list(filters={"dangling": True})}
-            image_id = _docker_build(dc, context, image, base, labels, progress)
-            _drop_new_dangling(dc, dangling)
+            image_id = docker_build(dc, context, image, base, labels, progress)
+            drop_new_dangling(dc, dangling)
         say(progress, "smoke test: " + smoke_test(dc, image, requirements))
         return BuildResult(image, image_id, False, digest, time.monotonic() - t0)
     finally:

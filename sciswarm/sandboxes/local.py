@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -45,6 +46,25 @@ _MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Ca
 
 def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
+
+
+def _check_mounts(spec: RunSpec, *, others: bool) -> None:
+    """A read-only mount is shown where it is: it must exist and, for another uid, be readable and traversable
+    (its files being read-only and someone else's is what keeps the run from writing them)."""
+    for m in spec.mounts:
+        src = Path(m.source)
+        if not src.is_dir():
+            raise SandboxError(f"read-only mount {m.source} is not a directory on this host")
+        if not others:
+            continue
+        rx = stat.S_IROTH | stat.S_IXOTH
+        bad = src if os.stat(src).st_mode & rx != rx else None
+        bad = bad or next((d for d in src.parents if not os.stat(d).st_mode & stat.S_IXOTH), None)
+        if bad is not None:
+            raise SandboxError(
+                f"read-only mount {m.source} is not readable by the unprivileged uid local runs use ({bad} is not "
+                "world-readable/traversable): keep the data folder under o+rx directories, or use docker"
+            )
 
 
 class LocalSandbox:
@@ -127,6 +147,7 @@ class LocalSandbox:
                 gpu_env["CUDA_VISIBLE_DEVICES"] = visible
         if self.drops_privileges:
             check_reachable(ws)
+        _check_mounts(spec, others=self.drops_privileges)
         uid = claim_uid() if self.drops_privileges else None
         token = os.urandom(12).hex()
         private = Path(tempfile.mkdtemp(prefix="sciswarm-local-"))
@@ -250,6 +271,7 @@ class LocalSandbox:
             "MPLBACKEND": "Agg",
         }
         env.update(gpu_env)
+        env.update({m.env: m.source for m in spec.mounts if m.env})  # seen where they are: no mount namespace
         env.update(spec.env)
         env["SCISWARM_RUN_TOKEN"] = token  # how descendants are found again; set last so it can't be overridden
         return env

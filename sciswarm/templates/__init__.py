@@ -14,7 +14,9 @@ A template follows The AI Scientist's contract, so existing templates work unmod
 Any other file in the folder is a helper (code, data) and is carried into the workspace.
 
 Modules: ``errors`` (exceptions), ``contract`` (required files, prompt/idea schemas, Template),
-``final_info`` (a run's results), ``latex`` (placeholders, bibliography), ``files`` (listing, copying),
+``final_info`` (a run's results), ``latex`` (placeholders, bibliography), ``latex_needs`` (the packages it needs
+and which this host lacks), ``data`` (the data step: prepare scripts run once on the host, cached, mounted
+read-only into runs), ``files`` (listing, copying),
 ``report`` (TemplateReport), ``loading`` (inspecting a folder, load_template), ``runners`` (through a
 sandbox), ``check`` (check_template: the contract plus the baseline run, in the pipeline's sandbox).
 """
@@ -38,10 +40,10 @@ from sciswarm.templates.latex import (
     SECTION_MARKER,
     fill_section,
     find_bibliography,
-    missing_tex_dependencies,
     section_placeholders,
     strip_tex_comments,
 )
+from sciswarm.templates.latex_needs import MissingTexFile, missing_tex_files
 from sciswarm.templates.loading import load_template
 from sciswarm.templates.report import Check, CheckStatus, TemplateReport
 from sciswarm.templates.runners import Runner, pipeline_runner, sandbox_runner
@@ -54,6 +56,7 @@ __all__ = [
     "CheckStatus",
     "FinalInfoError",
     "IdeaSpec",
+    "MissingTexFile",
     "Runner",
     "Score",
     "Template",
@@ -67,7 +70,7 @@ __all__ = [
     "find_bibliography",
     "has_nonfinite",
     "load_template",
-    "missing_tex_dependencies",
+    "missing_tex_files",
     "parse_prompt",
     "parse_seed_ideas",
     "pipeline_runner",

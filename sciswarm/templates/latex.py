@@ -1,10 +1,8 @@
-"""The template's LaTeX: section placeholder blocks, the bibliography, packages it needs."""
+"""The template's LaTeX: section placeholder blocks, the bibliography (the packages it needs: latex_needs.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 from sciswarm.templates.errors import TemplateError
@@ -68,26 +66,3 @@ def find_bibliography(latex_dir: Path, tex: str) -> tuple[list[Path], str]:
             )
     how = ", ".join([f"latex/{p.name}" for p in beside] + [f"{n}.bib (filecontents)" for n in found_inside])
     return beside, how
-
-
-def missing_tex_dependencies(latex_dir: Path, tex: str) -> list[str]:
-    """Packages and bibliography styles used by the .tex that are neither beside it nor installed."""
-    body = strip_tex_comments(tex)
-    wanted = [
-        f"{p.strip()}.sty"
-        for group in re.findall(r"\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}", body)
-        for p in group.split(",")
-        if p.strip()
-    ]
-    wanted += [f"{s.strip()}.bst" for s in re.findall(r"\\bibliographystyle\{([^}]*)\}", body) if s.strip()]
-    embedded = set(re.findall(r"\\begin\{filecontents\*?\}(?:\[[^\]]*\])?\{([^}]+)\}", body))
-    missing = [f for f in dict.fromkeys(wanted) if not (latex_dir / f).is_file() and f not in embedded]
-    kpsewhich = shutil.which("kpsewhich")
-    if not missing or kpsewhich is None:
-        return []  # without a TeX installation nothing can be said
-    try:
-        proc = subprocess.run([kpsewhich, *missing], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    found = {Path(line).name for line in proc.stdout.splitlines() if line.strip()}
-    return [f for f in missing if f not in found]

@@ -14,9 +14,11 @@ from sciswarm.templates.contract import (
     parse_seed_ideas,
     read_json,
 )
+from sciswarm.templates.data import DATA_FOLDER, data_sources
 from sciswarm.templates.errors import TemplateError
 from sciswarm.templates.files import template_files
-from sciswarm.templates.latex import find_bibliography, missing_tex_dependencies, section_placeholders
+from sciswarm.templates.latex import find_bibliography, section_placeholders
+from sciswarm.templates.latex_needs import describe_missing, missing_tex_files
 from sciswarm.templates.report import TemplateReport
 
 
@@ -76,9 +78,13 @@ def _check_latex(root: Path, report: TemplateReport) -> list[Path] | None:
     except TemplateError as e:
         report.add("bibliography", "fail", str(e))
         bibs = None
-    missing = missing_tex_dependencies(tex_path.parent, tex)
-    if missing:
-        report.add("latex packages", "warn", f"not found beside template.tex nor installed: {', '.join(missing)}")
+    missing = missing_tex_files(tex_path.parent, tex)
+    if missing is None:
+        report.add("latex packages", "skip", "no TeX installation here (kpsewhich not found): cannot tell")
+    elif missing:  # a warning: the code still runs; the paper will not compile until they are installed
+        report.add("latex packages", "warn", describe_missing(missing))
+    else:
+        report.add("latex packages", "pass", "all installed or beside template.tex")
     blocks = section_placeholders(tex)
     if blocks:
         report.add("placeholders", "pass", f"{len(blocks)} blocks: {', '.join(blocks)}")
@@ -95,8 +101,16 @@ def inspect_template(root: Path) -> TemplateReport:
         return report
     prompt, ideas = _check_structure(root, report)
     bibs = _check_latex(root, report)
+    data = data_sources(root)
+    if data:
+        scripts = ", ".join(s.script for s in data)
+        report.add("data", "pass", f"{scripts} (the data step: run once on this host, cached, mounted read-only)")
     if report.ok and prompt is not None and ideas is not None and bibs is not None:
-        extras = [f for f in template_files(root) if f not in REQUIRED_FILES and not _is_bib(root, f, bibs)]
+        extras = [
+            f
+            for f in template_files(root)
+            if f not in REQUIRED_FILES and not _is_bib(root, f, bibs) and not (data and f.startswith(f"{DATA_FOLDER}/"))
+        ]
         report.template = Template(root.name, root, prompt, ideas, bibs, extras)
     return report
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sciswarm.sandboxes.base import RunResult, RunSpec, Sandbox
+from sciswarm.sandboxes.base import ReadOnlyMount, RunResult, RunSpec, Sandbox
 from sciswarm.sandboxes.spec import spec_from_config
 from sciswarm.templates.report import CheckStatus
 
@@ -35,11 +36,14 @@ def sandbox_runner(sandbox: Sandbox, *, log_dir: Path | None = None, **spec: Any
     return run
 
 
-def pipeline_runner(sandbox: Sandbox, config: SandboxConfig, *, log_dir: Path | None = None) -> Runner:
-    """A Runner through `sandbox` with the limits of the swarm YAML's sandbox section (the pipeline's runs')."""
+def pipeline_runner(
+    sandbox: Sandbox, config: SandboxConfig, *, log_dir: Path | None = None, mounts: tuple[ReadOnlyMount, ...] = ()
+) -> Runner:
+    """A Runner through `sandbox` with the limits of the swarm YAML's sandbox section (the pipeline's runs'), and
+    the read-only mounts they get (the template's prepared data)."""
 
     async def run(workspace: Path, argv: list[str], timeout_s: float) -> RunResult:
-        spec = spec_from_config(config, argv, timeout_s=timeout_s)
+        spec = dataclasses.replace(spec_from_config(config, argv, timeout_s=timeout_s), mounts=mounts)
         return await sandbox.run(workspace, spec, log_dir=log_dir)
 
     return run
