@@ -16,7 +16,17 @@ from sciswarm.agents.results import finished_runs
 from sciswarm.errors import ExpectedFailure
 from sciswarm.events import ClaimsAudit, Message
 from sciswarm.evidence import AuditReport, ClaimList, Results, TracedNumber, appendix, find_numbers, verify
-from sciswarm.evidence.tracing import Source, bib_sources, code_sources, result_sources, text_sources, trace
+from sciswarm.evidence.report import selection_summary
+from sciswarm.evidence.tracing import (
+    Source,
+    bib_sources,
+    code_sources,
+    read_tree,
+    result_sources,
+    selected_sources,
+    text_sources,
+    trace,
+)
 from sciswarm.paper.references import reference_report
 
 FixPart = Callable[[str, str, str], Awaitable[None]]  # (part, problems, stage)
@@ -77,7 +87,8 @@ class ClaimsAuditor:
         if self.ctx.template is not None:
             code.append(self.ctx.template / "experiment.py")
         setup = [len(results.runs), len(results.runs) - 1, results.seeds, len(results.datasets), len(results.metrics)]
-        sources = result_sources(results) + code_sources([f for f in code if f.exists()])
+        sources = result_sources(results) + selected_sources(read_tree(folder.path))  # tree search values
+        sources += code_sources([f for f in code if f.exists()])
         sources += text_sources("idea", "the idea", json.dumps(folder.idea() or {}))
         sources += text_sources("idea", "the plan", "\n".join(folder.plan()))
         sources += [Source("setup", "number of runs, seeds, datasets or metrics", float(n)) for n in setup]
@@ -105,6 +116,7 @@ class ClaimsAuditor:
         refs = reference_report(self.files.folder)
         report.references = refs.counts() if refs is not None else {}
         report.flags = [f"{run}: {flag}" for run, flags in self.ctx.folder.run_flags().items() for flag in flags]
+        report.selection = selection_summary(read_tree(self.ctx.folder.path))
         claimed = {p: t for p, t in texts.items() if p not in NO_CLAIMS and t.strip()}
         if results.all and claimed:
             try:

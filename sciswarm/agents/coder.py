@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,7 @@ from sciswarm.agents.edits import (
     write_whole_files,
 )
 from sciswarm.agents.results import compact, finished_runs, read_results
+from sciswarm.agents.tree.params import TreeParams
 from sciswarm.errors import ExperimentError, SetupError
 from sciswarm.events import (
     CodeChange,
@@ -36,6 +38,10 @@ class CoderParams(BaseModel):
     max_attempts: int = Field(default=4, ge=1, le=10, description="tries per run (first + fixes)")
     editable: list[str] = Field(default_factory=lambda: ["experiment.py", "plot.py"])
     max_error_chars: int = Field(default=1500, ge=100)
+    strategy: Literal["linear", "tree"] = Field(
+        default="linear", description="linear: planned runs one by one (v1); tree: v2's experiment tree search"
+    )
+    tree: TreeParams = Field(default_factory=TreeParams, description="the tree search's counts (strategy: tree)")
 
 
 class Plan(BaseModel):
@@ -46,7 +52,7 @@ class Coder(Role[CoderParams]):
     name = "coder"
     description = "Plans the experiments of a novel idea and edits experiment.py / plot.py (search-replace)."
     subscribes = ("novelty", "experiment_run")
-    publishes = ("plan", "code_change", "experiments_done")
+    publishes = ("plan", "code_change", "experiments_done", "tree_node")
     Params = CoderParams
 
     def __init__(self, ctx: RoleContext[CoderParams]) -> None:
@@ -87,6 +93,11 @@ class Coder(Role[CoderParams]):
 
         if not (self.ctx.workspace / "experiment.py").exists():
             copy_template(self.ctx.template, self.ctx.workspace)
+        if self.params.strategy == "tree":
+            from sciswarm.agents.tree.search import TreeSearch
+
+            await TreeSearch(self).run(verdict)
+            return
         conv = self.ctx.model.conversation(self._system())
         plan = await conv.say_json(
             self.ctx.prompts.render("plan", max_runs=self.params.max_runs, baseline=self._baseline()),

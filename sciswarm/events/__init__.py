@@ -27,6 +27,7 @@ from sciswarm.events.messages import (
     RoleFailed,
     Start,
     Stop,
+    TreeNode,
     new_id,
 )
 from sciswarm.events.traces import (
@@ -74,5 +75,6 @@ __all__ = [
     "Start",
     "Stop",
     "Trace",
+    "TreeNode",
     "new_id",
 ]

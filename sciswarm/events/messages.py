@@ -127,6 +127,25 @@ class ExperimentsDone(Message):
         return f"experiments done: runs {self.runs}"
 
 
+class TreeNode(Message):
+    """One finished node of the coder's experiment tree search (``strategy: tree``; every node is in tree.json)."""
+
+    kind: Literal["tree_node"] = "tree_node"
+    node: str
+    parent: str | None = None
+    stage: str
+    operator: str  # draft | debug | improve
+    status: Literal["good", "buggy"]
+    metric: float | None = None  # the objective's value on the search run (None without an objective)
+    wall_s: float = 0.0
+    label: str = ""
+
+    def summary(self) -> str:
+        value = f", metric {self.metric:.4g}" if self.metric is not None else ""
+        origin = f" of {self.parent}" if self.parent else ""
+        return f"tree {self.stage} {self.node} ({self.operator}{origin}): {self.status}{value} in {self.wall_s:.1f}s"
+
+
 class Figures(Message):
     kind: Literal["figures"] = "figures"
     files: list[str]
@@ -279,6 +298,7 @@ BuiltinMessage = Annotated[
     | CodeChange
     | ExperimentRun
     | ExperimentsDone
+    | TreeNode
     | Figures
     | Draft
     | Paper

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,7 @@ class AuditReport(BaseModel):
     flags: list[str] = Field(default_factory=list)  # stage contracts: unchanged code, NaN metrics, seeds ignored
     extraction_error: str = ""
     fixed: list[str] = Field(default_factory=list)  # problems of earlier rounds that the writer's fixes removed
+    selection: list[str] = Field(default_factory=list)  # the tree search's stages: search vs re-run values
 
     @property
     def untraced(self) -> list[TracedNumber]:
@@ -78,6 +80,34 @@ class AuditReport(BaseModel):
                 f'"{c.claim.quote[:200]}" {what} ({c.evidence}); {fix}'
             )
         return out
+
+
+def _value(value: Any, std: Any = None) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{value:.4g}" + (f" +/- {std:.2g}" if isinstance(std, int | float) else "")
+
+
+def selection_summary(tree: dict[str, Any] | None) -> list[str]:
+    """One line per stage of the coder's tree search (tree.json): the best node, how many nodes it was selected
+    from, its search value (optimistic: the best of many tries) and its re-run value with fresh seeds."""
+    if not isinstance(tree, dict):
+        return []
+    metric = str((tree.get("objective") or {}).get("metric", "")) or "results"
+    lines = []
+    for st in tree.get("stages") or []:
+        if not isinstance(st, dict) or not st.get("best"):
+            continue
+        value = _value(st.get("rerun_value"), st.get("rerun_std"))
+        rerun = f"re-run with {st.get('rerun_seeds')} fresh seed(s): {value}"
+        if st.get("rerun_error"):
+            rerun = f"the re-run failed ({str(st.get('rerun_error'))[:120]})"
+        lines.append(
+            f"Stage {st.get('name')} (run_{st.get('run')}): node {st.get('best')} selected from "
+            f"{st.get('nodes_tried')} nodes by {st.get('chosen_by')}; {metric} search value "
+            f"{_value(st.get('search_value'))} (optimistic), {rerun}."
+        )
+    return lines
 
 
 def _tex(text: str) -> str:
@@ -136,6 +166,15 @@ def appendix(report: AuditReport) -> str:
         )
     lines.append(rf"\item Fix rounds with the writer: {report.rounds}.")
     lines.append(r"\end{itemize}")
+    if report.selection:
+        lines += [
+            r"\paragraph{Selection.} The runs are the best nodes of an experiment tree search. A search value is one "
+            "run of the node picked as the best of many tries, so it is optimistic; the measured value is its "
+            "re-run with fresh seeds. Numbers traced to a search value are counted as from selected.",
+            r"\begin{itemize}",
+        ]
+        lines += [rf"\item {_tex(item)}" for item in report.selection]
+        lines.append(r"\end{itemize}")
     if report.claims:
         lines += [r"\paragraph{Comparisons.}", r"\begin{itemize}"]
         for checked in report.claims:
@@ -171,6 +210,12 @@ def summary_for_reviewers(report: AuditReport) -> str:
         f"{c['comparisons_not_significant']} not significant, {c['comparisons_unresolved']} unresolved",
         f"seeds per run: {report.seeds}",
     ]
+    if c.get("numbers_from_selected"):
+        parts.append(
+            f"{c['numbers_from_selected']} number(s) are tree-search values (the best of many tries, optimistic), "
+            "not the re-run measurements"
+        )
+    parts += report.selection
     issues = [f"untraced number {n.text} in: {n.sentence[:160]}" for n in report.untraced]
     issues += [f"{p.verdict}: {p.claim.quote[:160]} -- {p.evidence[:200]}" for p in report.problems]
     issues += report.flags

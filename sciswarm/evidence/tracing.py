@@ -1,5 +1,7 @@
 """Tracing a stated number to where it came from: a measured result (or a difference or ratio of two), a
-constant in the code, the idea or the plan, the bibliography, or the set-up (how many runs, seeds, datasets).
+constant in the code, the idea or the plan, the bibliography, or the set-up (how many runs, seeds, datasets); or a
+search value of the coder's tree search (``tree.json``): the one run of a node picked as the best of many tries,
+traced as "selected", not as a measured result (the measured value is the node's re-run with fresh seeds).
 
 A number matches a source when they agree within half a unit of the number's last written digit; a percentage
 matches a result written as a fraction (0.125 -> 12.5 %) or a relative change between two runs. When the
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sciswarm.evidence.measurements import Results
 from sciswarm.evidence.numbers import NumberMention, find_numbers
@@ -21,7 +26,7 @@ from sciswarm.evidence.numbers import NumberMention, find_numbers
 
 @dataclass(frozen=True)
 class Source:
-    kind: str  # results | derived | code | idea | bibliography | setup
+    kind: str  # results | selected | derived | code | idea | bibliography | setup
     label: str  # e.g. "run_2 dino kl (mean)", "experiment.py constant", "run_1 vs run_0 dino kl: relative change"
     value: float
     dataset: str = ""
@@ -66,6 +71,44 @@ def result_sources(results: Results) -> list[Source]:
     return out
 
 
+def read_tree(idea_dir: Path) -> dict[str, Any] | None:
+    """An idea's ``tree.json`` (the tree search's nodes and stages), or None without one."""
+    try:
+        data = json.loads((idea_dir / "tree.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def selected_sources(tree: dict[str, Any] | None) -> list[Source]:
+    """The search values of every tree node (kind "selected"), and each stage's re-run value of the objective
+    (kind "results": measured with fresh seeds)."""
+    if not isinstance(tree, dict):
+        return []
+    metric = str((tree.get("objective") or {}).get("metric", ""))
+    out: list[Source] = []
+    for node in tree.get("nodes") or []:
+        if not isinstance(node, dict):
+            continue
+        where = f"tree node {node.get('id')} ({node.get('stage')})"
+        for dataset, values in (node.get("results") or {}).items():
+            for name, value in values.items() if isinstance(values, dict) else []:
+                if _finite(value):
+                    label = f"{where} {dataset} {name} (search value)"
+                    out.append(Source("selected", label, float(value), dataset, name))
+        if _finite(node.get("metric")):
+            out.append(Source("selected", f"{where} objective (search value)", float(node["metric"]), "", metric))
+    for stage in tree.get("stages") or []:
+        if isinstance(stage, dict) and _finite(stage.get("rerun_value")):
+            label = f"run_{stage.get('run')} objective (re-run, mean over seeds)"
+            out.append(Source("results", label, float(stage["rerun_value"]), "", metric))
+    return out
+
+
 def code_sources(files: list[Path]) -> list[Source]:
     """Numeric constants in Python files (hyper-parameters, argparse defaults)."""
     out: list[Source] = []
@@ -89,6 +132,9 @@ def bib_sources(bib: str) -> list[Source]:
     return [Source("bibliography", "bibliography", float(x)) for x in re.findall(r"(?<![\d.])\d+(?:\.\d+)?", bib)]
 
 
+_RESULT_KINDS = {"results", "selected", "derived"}
+
+
 def _agrees(mention: NumberMention, source: Source) -> bool:
     x, tol, v = abs(mention.value), mention.tolerance, abs(source.value)
     if source.percent_only:  # a relative change between two runs, in percent
@@ -104,9 +150,11 @@ def trace(mention: NumberMention, sources: list[Source], results: Results) -> So
     datasets = _named(mention.sentence, results.datasets)
     metrics = _named(mention.sentence, results.metrics)
     about_results = bool(datasets or metrics)
-    ordered = sorted(sources, key=lambda s: (s.kind in {"results", "derived"}) != about_results)
+    # measured results before search values before derived ones (a value both measured and searched is measured)
+    rank = {"selected": 1, "derived": 2}
+    ordered = sorted(sources, key=lambda s: ((s.kind in _RESULT_KINDS) != about_results, rank.get(s.kind, 0)))
     for source in ordered:
-        if source.kind in {"results", "derived"}:
+        if source.kind in _RESULT_KINDS:
             if datasets and source.dataset not in datasets:
                 continue
             if metrics and source.metric not in metrics:
