@@ -197,7 +197,7 @@ async def test_a_resumed_tree_reruns_no_finished_node(tmp_path: Path) -> None:
     # as if the coder had been killed while n4 ran: n4 unfinished, the stage not chosen, no run_1 yet
     path = coder.ctx.folder.path / "tree.json"
     data = json.loads(path.read_text())
-    data["nodes"][3].update(status="pending", metric=None, results={})
+    data["nodes"][3].update(status="pending", metric=None, results={}, analysis="", published=False)
     data["stages"][0].update(done=False, best=None)
     path.write_text(json.dumps(data))
     shutil.rmtree(coder.ctx.workspace / "run_1")
@@ -205,7 +205,7 @@ async def test_a_resumed_tree_reruns_no_finished_node(tmp_path: Path) -> None:
     coder, rec = tree_coder(tmp_path, again, workers=2, nodes={"implementation": 4}, debug_prob=0.0)
     await coder.handle(NoveltyVerdict(verdict="novel"))
     assert [label for _, label in again.runs] == ["tree_n4", "tree_rerun_implementation"]  # no baseline, no n1-n3
-    assert any("resuming with 3 finished node(s); 1 unfinished dropped" in t for t in rec.logs)
+    assert any("resuming with 3 finished node(s); the interrupted step continues (n4 proposed)" in t for t in rec.logs)
     stage = json.loads(path.read_text())["stages"][0]
     assert stage["done"] and stage["best"] == "n4" and (coder.ctx.workspace / "run_1" / "final_info.json").exists()
 

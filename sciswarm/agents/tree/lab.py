@@ -40,6 +40,7 @@ async def run_node(
     """One sandboxed run of the node's folder with ``SCISWARM_SEED=seed``; sets status, results, metric,
     error, timing. Good: it exited 0, wrote a valid final_info.json and (with an objective) its metric."""
     out = f"run_{run}"
+    shutil.rmtree(folder / out, ignore_errors=True)  # a resumed node's interrupted run left partial outputs
     argv = ["python", "experiment.py", f"--out_dir={out}", *([f"--seed={seed}"] if takes_seed(folder) else [])]
     node.started = time.time()
     res = await ctx.lab.run(folder, argv, label=node.label, seed=seed)

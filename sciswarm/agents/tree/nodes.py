@@ -37,6 +37,8 @@ class Node:
     debug_depth: int = 0  # debug nodes in a row ending here
     edit_mode: str = ""  # edits | whole_file | none
     diff: str = ""  # unified diff of the editable files against the parent (drafts: against the template)
+    proposed: bool = False  # the model's change is in the node's folder (a resumed step does not ask again)
+    published: bool = False  # analysed and published as a TreeNode: the node is finished
 
     @property
     def done(self) -> bool:
@@ -70,6 +72,8 @@ class Tree:
     search_seed: int = 0  # SCISWARM_SEED of every search run (the re-run's seeds 0..n-1 are fresh)
     nodes: list[Node] = field(default_factory=list)
     stages: list[StageRecord] = field(default_factory=list)
+    calls: int = 0  # the model calls the tree had made when it was last saved (a resumed scripted model skips them)
+    picks: dict[str, dict[str, str]] = field(default_factory=dict)  # the judge's picks: "n1,n2" -> node, by, reason
 
     def node(self, node_id: str | None) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -96,11 +100,17 @@ class Tree:
             names = {f.name for f in dataclasses.fields(kind)}
             return kind(**{k: v for k, v in item.items() if k in names})
 
+        nodes = [pick(Node, n) for n in data.get("nodes", [])]
+        for node, item in zip(nodes, data.get("nodes", []), strict=True):
+            if "published" not in item:  # written before steps were resumable: a finished run was finished
+                node.proposed = node.published = node.done
         return cls(
             objective=data.get("objective"),
             search_seed=int(data.get("search_seed", 0)),
-            nodes=[pick(Node, n) for n in data.get("nodes", [])],
+            nodes=nodes,
             stages=[pick(StageRecord, s) for s in data.get("stages", [])],
+            calls=int(data.get("calls", 0)),
+            picks=dict(data.get("picks") or {}),
         )
 
     def save(self, path: Path) -> None:

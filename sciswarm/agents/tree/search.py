@@ -5,9 +5,13 @@ best node. A stage runs in steps: each step picks up to ``workers`` nodes by the
 model for each node's change one after the other (so scripted models stay deterministic), runs the nodes
 concurrently in their own folders through the lab (whose sandbox bounds them further: parallel runs, GPU
 slots), then asks for each node's analysis. The stage's best node (objective: code; else the judge) is re-run
-with fresh seeds into ``workspace/run_<k>``. Everything is kept in ``tree.json`` after every node, so a resumed
-coder continues the tree without re-running finished nodes. At the end the coder edits plot.py and publishes
-ExperimentsDone, as the linear strategy does.
+with fresh seeds into ``workspace/run_<k>``. Everything is kept in ``tree.json`` after every proposal, run and
+analysis, so a resumed coder continues the tree where it stopped: the interrupted step goes on with the nodes it had
+picked (a node already proposed is not asked for again, a node whose run finished is not run again) and no finished
+node is re-run. The tree also keeps how many model calls it had made; a resumed tree on a scripted model skips
+that many replies, so that the replies line up with the calls still to make (the calls of a tree are in a
+deterministic order: picks, proposals and analyses in node order; the judge's picks are kept in tree.json).
+At the end the coder edits plot.py and publishes ExperimentsDone, as the linear strategy does.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from sciswarm.agents.tree.rerun import repeat_previous, rerun, selection_line
 from sciswarm.agents.tree.selection import Selector
 from sciswarm.errors import ExperimentError
 from sciswarm.events import ExperimentPlan, Message, TreeNode
+from sciswarm.ledger import HANDLER_CALLS
+from sciswarm.llm import ScriptedClient
 
 if TYPE_CHECKING:
     from sciswarm.agents.coder import Coder
@@ -42,15 +48,36 @@ class TreeSearch:
         self.path = self.ctx.folder.path / "tree.json"
         self.objective = resolve_objective(self.params.objective, self.ctx.template)
         self.system = coder._system()
-        self.selector = Selector(self.ctx, self.system, self.objective)
+        self.selector = Selector(self.ctx, self.system, self.objective, {})
         self.workers = 1
+        self._calls_before = self._counted = 0  # the tree's model calls before this process; the handler's count
         self.deadline = time.monotonic() + self.params.max_wall_s if self.params.max_wall_s else None
 
     def _folder(self, node: Node) -> Path:
         return self.ctx.folder.path / "tree" / node.id
 
     def _save(self, tree: Tree) -> None:
+        tree.calls = self._calls_before + self._handler_calls() - self._counted
         tree.save(self.path)
+
+    @staticmethod
+    def _handler_calls() -> int:
+        """The model calls of the running handler so far (the runner counts them for its ``handled`` record)."""
+        counter = HANDLER_CALLS.get()
+        return counter[0] if counter is not None else 0
+
+    def _skip_consumed(self, tree: Tree) -> None:
+        """A resumed tree on a scripted model: skip the replies its earlier process consumed (``tree.calls``; the
+        run's resume skips only those of handlers that finished), and count them for this handler, so that a
+        second resume skips them too."""
+        client = self.ctx.model.client
+        if tree.calls and isinstance(client, ScriptedClient):
+            client.advance(self.ctx.model.role, tree.calls)
+            counter = HANDLER_CALLS.get()
+            if counter is not None:
+                counter[0] += tree.calls
+            self.ctx.log(f"tree search: skipping the {tree.calls} scripted replies the tree consumed before")
+        self._calls_before, self._counted = tree.calls, self._handler_calls()
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -60,6 +87,8 @@ class TreeSearch:
         await ensure_baseline(ctx, tp.seeds_for_rerun)
         objective = self.objective.model_dump() if self.objective else None
         tree = Tree.load(self.path) or Tree(objective=objective, search_seed=tp.seeds_for_rerun)
+        self.selector.picks = tree.picks
+        self._skip_consumed(tree)
         self._resume(tree)
         slots = lab_slots(ctx.lab)
         self.workers = tp.workers or slots or 1
@@ -92,14 +121,22 @@ class TreeSearch:
         await self._wrap_up(tree, parent)
 
     def _resume(self, tree: Tree) -> None:
-        """Nodes that had not finished their run when the coder stopped are dropped (and picked again)."""
-        unfinished = [n for n in tree.nodes if not n.done]
-        for node in unfinished:
-            shutil.rmtree(self._folder(node), ignore_errors=True)
-        tree.nodes = [n for n in tree.nodes if n.done]
-        done = sum(1 for n in tree.nodes)
-        if done or unfinished:
-            self.ctx.log(f"tree search: resuming with {done} finished node(s); {len(unfinished)} unfinished dropped")
+        """The nodes of the step that was interrupted (not yet published) stay picked: one not proposed yet is
+        proposed again from a fresh copy; one proposed is not asked for again (its run, if unfinished, is run
+        again); one whose run finished only waits for its analysis. Finished nodes are left alone."""
+        finished = [n for n in tree.nodes if n.published and n.done]
+        step = [n for n in tree.nodes if not (n.published and n.done)]
+        for node in step:
+            node.published = False
+            if not node.proposed:
+                shutil.rmtree(self._folder(node), ignore_errors=True)
+        if step:
+            state = ", ".join(f"{n.id} " + ("ran" if n.done else "proposed" if n.proposed else "picked") for n in step)
+            what = f"; the interrupted step continues ({state})"
+        else:
+            what = ""
+        if finished or step:
+            self.ctx.log(f"tree search: resuming with {len(finished)} finished node(s){what}")
             self._save(tree)
 
     def _brief(self, name: str) -> Brief:
@@ -118,6 +155,9 @@ class TreeSearch:
 
     async def _search(self, tree: Tree, rec: StageRecord, parent: Message) -> None:
         budget = self.params.budget(rec.name)
+        interrupted = [n for n in tree.of_stage(rec.name) if not n.published]
+        if interrupted:  # a resumed tree: the step the coder was in when it stopped
+            await self._step(tree, rec, interrupted, parent)
         while len(tree.of_stage(rec.name)) < budget:
             if self._out_of_time():
                 self.ctx.log(f"tree {rec.name}: out of wall-clock budget; no new nodes", "warning")
@@ -151,17 +191,21 @@ class TreeSearch:
             )
             tree.nodes.append(node)
             batch.append(node)
+        self._save(tree)
         return batch
 
     async def _step(self, tree: Tree, rec: StageRecord, batch: list[Node], parent: Message) -> None:
         brief = self._brief(rec.name)
         for node in batch:  # the model calls one after the other
+            if node.proposed:  # a resumed step: this node's change is in its folder already
+                continue
             up = tree.node(node.parent)
             drafts = [n for n in tree.of_stage(rec.name) if n.operator == "draft" and n.plan and n is not node]
             others = "\n".join(f"- {n.id}: {n.plan[:300]}" for n in drafts) if node.operator == "draft" else ""
             source = self._folder(up) if up is not None else self.ctx.workspace
             await propose(self.ctx, brief, node, up, source, self._folder(node), others)
-        self._save(tree)
+            node.proposed = True
+            self._save(tree)
 
         async def one(node: Node) -> None:
             await run_node(
@@ -171,8 +215,9 @@ class TreeSearch:
 
         await asyncio.gather(*(one(n) for n in batch if not n.done))  # the runs at once; the lab bounds them
         for node in batch:
-            if self.params.analyse:
+            if self.params.analyse and not node.analysis:
                 await analyse(self.ctx, brief, node)
+                self._save(tree)
             await self.ctx.publish(
                 TreeNode(
                     node=node.id,
@@ -186,7 +231,8 @@ class TreeSearch:
                 ),
                 parent=parent,
             )
-        self._save(tree)
+            node.published = True
+            self._save(tree)
 
     async def _select(self, tree: Tree, rec: StageRecord, previous: StageRecord | None) -> None:
         ctx, seeds = self.ctx, self.params.seeds_for_rerun

@@ -29,11 +29,14 @@ class Choice:
 
 
 class Selector:
-    """Chooses the best node; remembers the judge's picks so that it is asked once per set of good nodes."""
+    """Chooses the best node; remembers the judge's picks (in ``picks``, the tree's, so that a resumed tree
+    remembers them too) so that the judge is asked once per set of good nodes."""
 
-    def __init__(self, ctx: RoleContext[Any], system: str, objective: Objective | None) -> None:
+    def __init__(
+        self, ctx: RoleContext[Any], system: str, objective: Objective | None, picks: dict[str, dict[str, str]]
+    ) -> None:
         self.ctx, self.system, self.objective = ctx, system, objective
-        self._picks: dict[tuple[str, ...], Choice] = {}
+        self.picks = picks
 
     async def best(self, nodes: list[Node], *, stage: str, final: bool) -> Choice | None:
         """During the search (``final=False``) a tie goes to the earlier node without asking the judge."""
@@ -56,8 +59,10 @@ class Selector:
 
     async def _judge(self, nodes: list[Node], *, stage: str, why: str) -> Choice:
         key = tuple(n.id for n in nodes)
-        if key in self._picks:
-            return self._picks[key]
+        kept = self.picks.get(",".join(key))
+        known = next((n for n in nodes if kept and n.id == kept.get("node")), None)
+        if kept and known is not None:
+            return Choice(known, kept.get("by", "judge"), kept.get("reason", ""))
         listing = "\n".join(
             f"- {n.describe()}: plan: {n.plan[:300]}; results: {compact(n.results)}"  # type: ignore[arg-type]
             + (f"; analysis: {n.analysis[:400]}" if n.analysis else "")
@@ -78,5 +83,5 @@ class Selector:
         else:
             choice = Choice(node, "judge", reply.reason)
         self.ctx.log(f"tree {stage}: the judge decided: {choice.node.id} of {', '.join(key)} ({choice.reason[:200]})")
-        self._picks[key] = choice
+        self.picks[",".join(key)] = {"node": choice.node.id, "by": choice.by, "reason": choice.reason}
         return choice
