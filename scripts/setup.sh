@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # texlive-latex-extra: the packages the AI Scientist's templates use (cleveref, multirow, titletoc, nicefrac/units, ...)
-APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science poppler-utils docker.io mmdebstrap chromium)
+APT_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science poppler-utils docker.io bubblewrap mmdebstrap chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -35,7 +35,7 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "[setup] installing sciswarm and its pinned dependencies into .venv (a few minutes the first time)"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev,ray]'  # ray: the optional Ray executor (its tests run in CI)
   echo "$want" >"$stamp"
 fi
 

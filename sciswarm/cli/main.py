@@ -20,10 +20,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 def _mount_subcommands() -> None:
     from sciswarm.cli.sandbox import app as sandbox_app
+    from sciswarm.cli.cluster import app as cluster_app
     from sciswarm.cli.template import app as template_app
 
     app.add_typer(sandbox_app, name="sandbox", help="Build, check and test experiment sandboxes.")
     app.add_typer(template_app, name="template", help="Check research templates.")
+    app.add_typer(cluster_app, name="cluster", help="Prepare a Ray cluster's nodes (executor.kind: ray).")
 
 
 @app.command()

@@ -8,8 +8,10 @@ import enum
 import docker
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sciswarm.sandboxes.base import Sandbox, SandboxError
+from sciswarm.sandboxes.bwrap import bwrap_available
 from sciswarm.sandboxes.conformance import run_suite
 from sciswarm.sandboxes.conformance_report import render_table
 from sciswarm.sandboxes.factory import docker_available, make_sandbox
@@ -31,6 +33,7 @@ console = Console()
 
 class Provider(enum.StrEnum):
     docker = "docker"
+    bwrap = "bwrap"
     local = "local"
     all = "all"
 
@@ -114,7 +117,14 @@ def check(
             console.print("[bold red]docker provider requested but the engine is not reachable[/]")
             raise typer.Exit(2)
         else:
-            console.print("[bold yellow]Docker unavailable: only the (unsafe) local provider is checked[/]")
+            console.print("[bold yellow]Docker unavailable: the docker provider is not checked[/]")
+    if provider in (Provider.bwrap, Provider.all):
+        ok, why = bwrap_available()
+        console.print(f"bubblewrap usable: {'[green]yes[/]' if ok else '[bold red]no[/] (' + escape(why) + ')'}")
+        if ok:
+            sandboxes.append(make_sandbox("bwrap", on_log=_log))
+        elif provider is Provider.bwrap:
+            raise typer.Exit(2)
     if provider in (Provider.local, Provider.all):
         sandboxes.append(make_sandbox("local", on_log=_log))
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sciswarm.ledger import Budget
 from sciswarm.literature.config import LiteratureConfig
 from sciswarm.sandboxes.config import SandboxConfig
+from sciswarm.sandboxes.ray_config import ExecutorConfig
 
 
 class ConfigError(ValueError):
@@ -86,6 +87,7 @@ class SwarmConfig(Strict):
     flow: FlowConfig = Field(default_factory=FlowConfig)
     budget: Budget = Field(default_factory=Budget)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     literature: LiteratureConfig = Field(default_factory=LiteratureConfig)
     base_dir: str = Field(default=".", description="set by the loader: folder of the YAML file")
 

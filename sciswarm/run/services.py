@@ -69,6 +69,8 @@ class Services:
                 from sciswarm.sandboxes.factory import make_sandbox
 
                 sc = self.cfg.sandbox
+                if self.cfg.executor.kind == "ray":
+                    return self._ray_sandbox()
                 self._sandbox = make_sandbox(
                     sc.provider, image=sc.image, needs=self.needs, on_log=lambda level, text: self._log(level, text)
                 )
@@ -85,6 +87,23 @@ class Services:
                 self._sandbox = BoundedSandbox(self._sandbox, limit)
                 self._log("info", f"experiments run at most {limit} at a time")
             return self._sandbox
+
+    def _ray_sandbox(self) -> Sandbox:
+        """Runs as Ray tasks: Ray's resources bound them (and pick GPUs); max_parallel_runs still applies."""
+        from sciswarm.sandboxes.factory import make_ray_sandbox
+        from sciswarm.sandboxes.slots import BoundedSandbox
+
+        sc = self.cfg.sandbox
+        sandbox = make_ray_sandbox(
+            self.cfg.executor,
+            sc.provider,
+            image=sc.image,
+            needs=self.needs,
+            on_log=lambda lv, text: self._log(lv, text),
+        )
+        self._log("info", f"executor: ray at {self.cfg.executor.address}; runs use {sc.provider} on their node")
+        self._sandbox = BoundedSandbox(sandbox, sc.max_parallel_runs) if sc.max_parallel_runs else sandbox
+        return self._sandbox
 
     def run_spec(self, argv: list[str]) -> RunSpec:
         return dataclasses.replace(spec_from_config(self.cfg.sandbox, argv), mounts=self.mounts)

@@ -25,7 +25,7 @@ def is_path_requirement(requirement: str) -> bool:
 class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    provider: Literal["auto", "docker", "local"] = "auto"
+    provider: Literal["auto", "docker", "bwrap", "local"] = "auto"
     image: str = "sciswarm-exp:latest"
     timeout_s: float = Field(default=600.0, gt=0)
     memory_mb: int = Field(default=4096, ge=64)

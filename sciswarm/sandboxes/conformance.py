@@ -37,6 +37,11 @@ class Suite:
         """Isolated providers must contain everything; an unsafe one what it claims (`claim` attr)."""
         return self.sb.isolated or (claim is not None and bool(getattr(self.sb, claim, False)))
 
+    def _leftover_processes(self) -> list[int]:
+        """Processes of earlier runs still alive, for providers that can tell (`leftover_processes()`)."""
+        probe = getattr(self.sb, "leftover_processes", None)
+        return list(probe()) if callable(probe) else []
+
     def _case_dir(self) -> Path:
         self._n += 1
         case = self.root / f"case{self._n}"
@@ -83,6 +88,10 @@ class Suite:
             left = leftover_containers()
             notes.append(f"sciswarm containers left: {left}")
             alive = alive or bool(left)
+        if hasattr(self.sb, "leftover_processes"):
+            stray = self._leftover_processes()
+            notes.append(f"processes left: {stray or 'none'}")
+            alive = alive or bool(stray)
         started = (ws / "daemon.hb").exists()
         notes.append("daemon started" if started else "daemon never started (inconclusive)")
         ok = started and not alive
@@ -157,7 +166,7 @@ class Suite:
         r, ws = await self._run(escapes.FORK_BOMB, pids_limit=pids, timeout_s=5)
         count = (ws / "forks.count").stat().st_size if (ws / "forks.count").exists() else 0
         failures = reported(r, "fork_failures")
-        left = leftover_containers() if self.sb.name == "docker" else 0
+        left = leftover_containers() if self.sb.name == "docker" else len(self._leftover_processes())
         ok = count <= pids and r.timed_out and not left and not r.error
         seen = failures[0] if failures else "?"
         obs = f"{count} forks succeeded, root saw {seen} failures; timed_out={r.timed_out}"

@@ -1,4 +1,5 @@
-"""Pick a sandbox provider: Docker when the engine answers (building the image on first use), else local."""
+"""Pick a sandbox provider: Docker when the engine answers (building the image on first use), else bubblewrap when
+it can create a sandbox here, else local."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import requests.exceptions
 from sciswarm.sandboxes.base import Sandbox, SandboxError
 from sciswarm.sandboxes.image import DEFAULT_IMAGE, build_image, image_present
 from sciswarm.sandboxes.needs import Needs
+from sciswarm.sandboxes.ray_config import ExecutorConfig
 
 LogCallback = Callable[[str, str], None]  # (level, text): "info" | "warning" | "error"
 
@@ -21,7 +23,8 @@ log = logging.getLogger(__name__)
 LOCAL_FALLBACK_WARNING = (
     "!!! NO ISOLATION: {why}; falling back to the LOCAL sandbox. Agent-written experiment code will run "
     "directly on this host (rlimits + host-side kill only; it can read world-readable files, write /tmp, "
-    "fill the disk). Start Docker (scripts/ensure_docker.sh), or use provider 'docker' to refuse. !!!"
+    "fill the disk). Start Docker (scripts/ensure_docker.sh) or install bubblewrap, or use provider 'docker' "
+    "to refuse. !!!"
 )
 LOCAL_AS_ROOT_WARNING = (
     "!!! local sandbox runs as root: NOT isolated AT ALL ({why}). Experiments run as root on this host: they "
@@ -93,15 +96,27 @@ def _local_sandbox(on_log: LogCallback | None, needs: Needs | None) -> Sandbox:
     return sandbox
 
 
+def _bwrap_sandbox(on_log: LogCallback | None, needs: Needs | None) -> Sandbox:
+    from sciswarm.sandboxes.bwrap import BwrapSandbox
+    from sciswarm.sandboxes.needs_local import check_local_needs
+
+    sandbox = BwrapSandbox()
+    if needs and sandbox.interpreter:
+        for note in check_local_needs(sandbox.interpreter, needs):
+            _emit(on_log, "info", f"python needs: {note}")
+    return sandbox
+
+
 def make_sandbox(
-    provider: Literal["auto", "docker", "local"],
+    provider: Literal["auto", "docker", "bwrap", "local"],
     *,
     image: str = DEFAULT_IMAGE,
     on_log: LogCallback | None = None,
     build_if_missing: bool = True,
     needs: Needs | None = None,
 ) -> Sandbox:
-    """'docker' fails loudly without an engine; 'auto' degrades to local with a LOUD warning via on_log (and a
+    """'docker' fails loudly without an engine, 'bwrap' without a usable bubblewrap; 'auto' takes docker, else bwrap
+    (with a warning that Docker was not used), else degrades to local with a LOUD warning via on_log (and a
     louder one if the local sandbox, run by root, has to run experiments as root to give them the swarm's venv).
     With a template's `needs`, docker runs in an image derived from `image` that has them (built on first use)
     and local checks that its python has them; either raises UnmetNeeds (sandboxes/needs.py) when it cannot."""
@@ -112,13 +127,36 @@ def make_sandbox(
         if not docker_available():
             raise SandboxError("Docker engine not reachable (run scripts/ensure_docker.sh or start dockerd)")
         return _docker_sandbox(image, on_log, build_if_missing, needs)
+    if provider == "bwrap":
+        return _bwrap_sandbox(on_log, needs)
     if provider != "auto":
-        raise ValueError(f"unknown sandbox provider {provider!r} (auto, docker, local)")
+        raise ValueError(f"unknown sandbox provider {provider!r} (auto, docker, bwrap, local)")
     why = "the Docker engine does not answer"
     if docker_available():
         try:
             return _docker_sandbox(image, on_log, build_if_missing, needs)
         except SandboxError as exc:
             why = f"the Docker sandbox is unusable ({exc})"
+    try:
+        sandbox = _bwrap_sandbox(on_log, needs)
+    except SandboxError as exc:
+        why = f"{why} and bubblewrap is unusable ({exc})"
+    else:
+        _emit(on_log, "warning", f"{why}: experiments run in the bubblewrap sandbox (bwrap) instead")
+        return sandbox
     _emit(on_log, "warning", LOCAL_FALLBACK_WARNING.format(why=why))
     return _local_sandbox(on_log, needs)
+
+
+def make_ray_sandbox(
+    executor: ExecutorConfig,
+    provider: Literal["auto", "docker", "bwrap", "local"],
+    *,
+    image: str = DEFAULT_IMAGE,
+    on_log: LogCallback | None = None,
+    needs: Needs | None = None,
+) -> Sandbox:
+    """`executor.kind: ray`: every run a Ray task that makes `provider` on its node (sandboxes/ray_executor.py)."""
+    from sciswarm.sandboxes.ray_executor import RaySandbox
+
+    return RaySandbox(executor, provider=provider, image=image, needs=needs, on_log=on_log)

@@ -26,6 +26,7 @@ def test_local_is_explicit() -> None:
 
 def test_auto_without_engine_falls_back_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # a really absent engine
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no bubblewrap (else auto picks it: test_sandbox_bwrap.py)
     assert docker_available(timeout_s=1) is False
     logs: list[tuple[str, str]] = []
     sandbox = make_sandbox("auto", on_log=lambda lvl, txt: logs.append((lvl, txt)))
