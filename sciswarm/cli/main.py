@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from sciswarm.view.web import ViewerServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -19,8 +22,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _mount_subcommands() -> None:
-    from sciswarm.cli.sandbox import app as sandbox_app
     from sciswarm.cli.cluster import app as cluster_app
+    from sciswarm.cli.sandbox import app as sandbox_app
     from sciswarm.cli.template import app as template_app
 
     app.add_typer(sandbox_app, name="sandbox", help="Build, check and test experiment sandboxes.")
@@ -33,6 +36,9 @@ def run(
     config: Annotated[Path, typer.Argument(help="swarm YAML file")],
     override: Annotated[list[str] | None, typer.Option("-o", "--override", help="key.path=value (repeatable)")] = None,
     quiet_output: Annotated[bool, typer.Option("--no-output", help="hide experiments' output lines")] = False,
+    serve_viewer: Annotated[
+        bool, typer.Option("--serve", help="the browser viewer beside the run (loopback), unless one serves its runs")
+    ] = False,
 ) -> None:
     """Launch a swarm and show the agents' conversation live."""
     from sciswarm.run.config import ConfigError, load_config
@@ -47,9 +53,31 @@ def run(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"[bold]sciswarm[/] run [cyan]{runner.run_id}[/] -> {runner.store.run_dir}", soft_wrap=True)
-    with view:
-        status = asyncio.run(runner.run())
+    viewer = _serve_beside(runner.store.run_dir) if serve_viewer else None
+    try:
+        with view:
+            status = asyncio.run(runner.run())
+    finally:
+        if viewer is not None:
+            viewer.close()
     _finish(runner.store.run_dir, status)
+
+
+def _serve_beside(run_dir: Path) -> ViewerServer | None:
+    """`run --serve`: a viewer of the run's runs folder in this process (it stops with the run), or the one
+    already serving that folder; prints the URL of the run in it."""
+    from rich.markup import escape
+
+    from sciswarm.view.web import serve_beside
+
+    try:
+        url, server = serve_beside(run_dir.parent, run_dir.name)
+    except OSError as exc:
+        err.print(f"[bold yellow]note:[/] cannot start the viewer: {exc.strerror or exc}", highlight=False)
+        return None
+    note = "stops with this run; `sciswarm serve` keeps one up" if server else "already serving this runs folder"
+    console.print(f"viewer: {escape(url)}  ({note})", soft_wrap=True, highlight=False)
+    return server
 
 
 def _finish(run_dir: Path, status: str) -> None:

@@ -8,6 +8,7 @@ resume at a line, and starts over when the file is replaced or truncated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,20 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
 
 class Follower:
     """Reads the records appended to ``path`` since the last call. ``offset``/``line``: where to start
-    (a byte offset at the start of line number ``line``)."""
+    (a byte offset at the start of line number ``line``). ``skip``: raw lines not worth parsing for this
+    reader (still counted)."""
 
-    def __init__(self, path: Path, *, offset: int = 0, line: int = 0, chunk: int = 1 << 16) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        offset: int = 0,
+        line: int = 0,
+        chunk: int = 1 << 16,
+        skip: Callable[[bytes], bool] | None = None,
+    ) -> None:
         self.path = path
+        self._skip = skip
         self.offset = offset  # just after the last complete line handed out
         self.line = line  # complete lines handed out so far (the next record's number)
         self._chunk = chunk
@@ -59,11 +70,15 @@ class Follower:
                 data += fh.readline()  # one line longer than a chunk
         end = data.rfind(b"\n") + 1
         out: list[tuple[int, dict[str, Any]]] = []
-        for raw in data[:end].split(b"\n")[:-1] if end else []:
-            number, self.line = self.line, self.line + 1
+        lines = data[:end].split(b"\n")[:-1] if end else []
+        skip, first = self._skip, self.line
+        for number, raw in enumerate(lines, first):
+            if skip is not None and skip(raw):
+                continue
             rec = parse_line(raw)
             if rec is not None:
                 out.append((number, rec))
+        self.line = first + len(lines)
         self.offset += end
         return out
 

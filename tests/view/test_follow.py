@@ -41,13 +41,22 @@ def test_a_line_longer_than_a_chunk_and_a_replaced_file(tmp_path: Path) -> None:
 
 
 def test_run_tally_counts_again_when_the_transcript_is_replaced_by_a_longer_one(tmp_path: Path) -> None:
-    from sciswarm.view.web.transcript import RunTally
+    from sciswarm.view.web.state import RunState
 
     path = tmp_path / "transcript.jsonl"
     path.write_text("".join(line(i) for i in range(3)))
-    tally = RunTally()
-    assert tally.update(path).messages == 3
+    state = RunState(tmp_path)
+    assert state.refresh().tally.messages == 3
+    generation = state.generation
     replacement = tmp_path / "new.jsonl"
     replacement.write_text("".join(line(i) for i in range(5)))
     os.replace(replacement, path)
-    assert tally.update(path).messages == 5  # not 3 + 5
+    assert state.refresh().tally.messages == 5  # not 3 + 5
+    assert state.generation == generation + 1  # live streams send the whole board again
+
+
+def test_a_skipped_line_is_counted_but_not_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "transcript.jsonl"
+    path.write_text(line(0) + json.dumps({"kind": "output", "line": "x"}) + "\n" + line(2))
+    follower = Follower(path, skip=lambda raw: raw.startswith(b'{"kind": "output"'))
+    assert [(i, r["n"]) for i, r in follower.read_all()] == [(0, 0), (2, 2)] and follower.line == 3

@@ -12,9 +12,8 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from urllib.parse import parse_qs, quote, unquote
 
 COOKIE_NAME = "sciswarm_token"
@@ -80,7 +79,8 @@ class TokenGate:
         self.token = token
         self.cookie_name = f"{COOKIE_NAME}_{port}"
 
-    def check(self, headers: Message, query: str) -> Access:
+    def check(self, headers: Mapping[str, str], query: str) -> Access:
+        """`headers`: the request's (case-insensitive, e.g. Starlette's); `query`: the raw query string."""
         if any(token_matches(v, self.token) for v in cookie_values(headers.get("Cookie"), self.cookie_name)):
             return Access(ok=True)
         given = [bearer_token(headers.get("Authorization")), *parse_qs(query).get("token", [])]

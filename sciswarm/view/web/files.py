@@ -23,7 +23,8 @@ INLINE_TYPES = {
 }
 IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
 # Artifacts are written by LLM-authored code: never let one run script in the viewer's origin.
-ARTIFACT_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+ARTIFACT_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+PDF_CSP = "frame-ancestors 'self'"  # the browser's PDF viewer needs scripts: only who may frame it is said
 
 
 def safe_path(root: Path, rel: str) -> Path | None:
@@ -85,13 +86,16 @@ class ArtifactError(Exception):
         self.message = message
 
 
-def read_artifact(run_dir: Path, rel: str) -> tuple[bytes, str, dict[str, str]]:
-    """(body, content type, extra headers) for `run_dir/rel`; raises ArtifactError when it cannot be served."""
+def artifact(run_dir: Path, rel: str) -> tuple[Path, str, dict[str, str]]:
+    """(file, content type, extra headers) for `run_dir/rel`; raises ArtifactError when it cannot be served.
+    The caller streams the file (with range requests: the browser's PDF viewer asks for pieces)."""
     target = safe_path(run_dir, rel)
     if target is None:
         raise ArtifactError(HTTPStatus.FORBIDDEN, "path outside the run folder")
     if not target.is_file():
         raise ArtifactError(HTTPStatus.NOT_FOUND, f"no file {rel!r}")
+    if not os.access(target, os.R_OK):
+        raise ArtifactError(HTTPStatus.NOT_FOUND, f"cannot read {rel!r}")
     suffix = target.suffix.lower()
     headers = {"Cache-Control": "no-cache"}
     if suffix in INLINE_TYPES:
@@ -101,10 +105,16 @@ def read_artifact(run_dir: Path, rel: str) -> tuple[bytes, str, dict[str, str]]:
     else:  # anything else (html, js, binaries) is a download, never rendered in our origin
         ctype = "application/octet-stream"
         headers["Content-Disposition"] = f'attachment; filename="{target.name.replace(chr(34), "")}"'
-    if suffix != ".pdf":
-        headers["Content-Security-Policy"] = ARTIFACT_CSP
-    try:
-        body = target.read_bytes()
-    except OSError as exc:
-        raise ArtifactError(HTTPStatus.NOT_FOUND, f"cannot read {rel!r}: {exc.strerror}") from exc
-    return body, ctype, headers
+    headers["Content-Security-Policy"] = PDF_CSP if suffix == ".pdf" else ARTIFACT_CSP
+    return target, ctype, headers
+
+
+def read_text_tail(path: Path, limit: int = 200_000) -> str:
+    """The last `limit` bytes of a text file (logs can be long), decoded leniently."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - limit))
+        data = fh.read()
+    text = data.decode("utf-8", "replace")
+    return text if size <= limit else "[...]\n" + text

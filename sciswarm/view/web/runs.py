@@ -1,4 +1,4 @@
-"""The runs folder: validated run lookups, run summaries for the list, and pages of transcript events."""
+"""The runs folder: validated run lookups, run summaries for the list, pages of transcript events, boards."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sciswarm import procs
 from sciswarm.view.follow import parse_line
 from sciswarm.view.tally import Tally
 from sciswarm.view.web.files import RUN_ID_RE
-from sciswarm.view.web.transcript import FINAL, LineIndex, RunTally, prepare
+from sciswarm.view.web.state import RunState
+from sciswarm.view.web.transcript import FINAL, LineIndex, prepare
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -31,18 +32,26 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _num(value: object) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 class RunsFolder:
-    """The runs directory: validated lookups, summaries, cached line indexes and tallies."""
+    """The runs directory: validated lookups, summaries, and per run a cached line index and state (totals
+    and board), both read incrementally."""
 
     def __init__(self, runs_dir: Path) -> None:
         self.root = runs_dir.resolve()
         self._lock = threading.Lock()
         self._indexes: dict[str, LineIndex] = {}
-        self._tallies: dict[str, RunTally] = {}
+        self._states: dict[str, RunState] = {}
 
     def run_dir(self, run_id: str) -> Path | None:
         if not RUN_ID_RE.fullmatch(run_id):
@@ -60,10 +69,30 @@ class RunsFolder:
                 self._indexes[run_id] = LineIndex(self.root / run_id / "transcript.jsonl")
             return self._indexes[run_id]
 
-    def tally(self, run_id: str) -> Tally:
+    def state(self, run_id: str) -> RunState:
+        """The run's state, brought up to date with its transcript."""
         with self._lock:
-            rt = self._tallies.setdefault(run_id, RunTally())
-            return rt.update(self.root / run_id / "transcript.jsonl")
+            if run_id not in self._states:
+                self._states[run_id] = RunState(self.root / run_id)
+            state = self._states[run_id]
+        return state.refresh()
+
+    def tally(self, run_id: str) -> Tally:
+        return self.state(run_id).tally
+
+    def board(self, run_id: str, run_dir: Path) -> dict[str, Any]:
+        """The board, with the run's totals: from run.json once the run has ended, else from the transcript."""
+        out = self.state(run_id).snapshot()
+        meta = read_json(run_dir / "run.json") or {}
+        total = _dict(_dict(meta.get("totals")).get("total"))
+        if meta.get("status") in FINAL and total:
+            out["totals"].update(
+                tokens=int(_num(total.get("tokens"))),
+                cost=_num(total.get("cost_usd")),
+                calls=int(_num(total.get("calls"))),
+                messages=int(_num(meta.get("messages"))) or out["totals"]["messages"],
+            )
+        return out
 
     def summary(self, run_id: str, run_dir: Path) -> dict[str, Any]:
         meta = read_json(run_dir / "run.json") or {}
@@ -91,6 +120,23 @@ class RunsFolder:
                 entry["stale"] = True  # the process is gone but never wrote a final status
         return entry
 
+    def warm(self, stopping: threading.Event, newest: int = 3) -> None:
+        """Read the transcripts of the running runs and the `newest` others into their state and line index."""
+        try:
+            dirs = sorted((p for p in self.root.iterdir() if self.run_dir(p.name)), key=_mtime, reverse=True)
+        except OSError:
+            return
+        for rank, run_dir in enumerate(dirs):
+            if stopping.is_set():
+                return
+            meta = read_json(run_dir / "run.json") or {}
+            if rank < newest or meta.get("status") == "running":
+                try:
+                    self.state(run_dir.name)
+                    self.index(run_dir.name).locate(1 << 62)
+                except OSError:
+                    continue
+
     def list_runs(self) -> list[dict[str, Any]]:
         runs: list[dict[str, Any]] = []
         try:
@@ -107,11 +153,27 @@ class RunsFolder:
         runs.sort(key=lambda r: float(r["started_at"] or 0), reverse=True)
         return runs
 
-    def events(self, run_id: str, run_dir: Path, after: int, limit: int) -> dict[str, Any]:
+    def events(
+        self,
+        run_id: str,
+        run_dir: Path,
+        after: int,
+        limit: int,
+        *,
+        tail: int | None = None,
+        idea: str | None = None,
+        kinds: frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """Records from line `after` (or the last `tail` lines), at most `limit`, optionally of one idea or
+        some kinds only (the lines of other ideas or kinds are skipped, not counted)."""
         path = run_dir / "transcript.jsonl"
+        index = self.index(run_id)
+        if tail is not None:
+            after = max(0, index.locate(1 << 62)[1] - tail)
         if not path.is_file():
-            return {"events": [], "next": 0, "more": False}
-        offset, line = self.index(run_id).locate(after)
+            return {"events": [], "next": 0, "more": False} | ({"first": 0} if tail is not None else {})
+        offset, line = index.locate(after)
+        first = line
         events: list[dict[str, Any]] = []
         more = False
         with path.open("rb") as fh:
@@ -125,6 +187,12 @@ class RunsFolder:
                     break  # end of file, or a line still being written
                 seq, line = line, line + 1
                 rec = parse_line(raw)
-                if rec is not None:
-                    events.append(prepare(rec, seq, run_dir))
-        return {"events": events, "next": line, "more": more}
+                if rec is None:
+                    continue
+                if (idea and rec.get("idea_id") != idea) or (kinds and rec.get("kind") not in kinds):
+                    continue
+                events.append(prepare(rec, seq, run_dir))
+        out: dict[str, Any] = {"events": events, "next": line, "more": more}
+        if tail is not None:
+            out["first"] = first
+        return out

@@ -1,180 +1,45 @@
-"""The viewer's HTTP side: a stdlib request handler routing the endpoints, ViewerServer, and `serve`."""
+"""Running the viewer: uvicorn serving the Starlette app (`app.build_app`), in a thread or in the foreground.
+
+A viewer announces itself in `<runs>/.viewer.json` (pid, URL; never the token) so that `sciswarm run --serve`
+can tell that a viewer is already serving that runs folder and point to it instead of starting another.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sys
 import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from sciswarm.view.web.auth import TokenGate, is_loopback, new_token, redact
-from sciswarm.view.web.files import ArtifactError, read_artifact
+import uvicorn
+
+from sciswarm import procs
+from sciswarm.view.web.app import build_app
+from sciswarm.view.web.auth import TokenGate, is_loopback, new_token
+from sciswarm.view.web.guard import Policy
 from sciswarm.view.web.runs import RunsFolder, read_json
-from sciswarm.view.web.sse import stream
+from sciswarm.view.web.sse import Live
 
-MAX_EVENTS = 5000
-APP_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+MARKER = ".viewer.json"
+DEFAULT_PORT = 8765
 
 
-def viewer_html() -> bytes:
-    return resources.files("sciswarm.view").joinpath("static/viewer.html").read_bytes()
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    app: ViewerServer
-
-
-class _HTTPServer6(_HTTPServer):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    server_version = "sciswarm-viewer"
-    protocol_version = "HTTP/1.0"  # one request per connection; an SSE stream ends by closing it
-
-    def setup(self) -> None:
-        super().setup()
-        self._extra_headers: list[tuple[str, str]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.app.verbose:  # request lines may hold ?token=: never log it
-            super().log_message("%s", redact(format % args))
-
-    # -- responses --
-    def end_headers(self) -> None:
-        """Every response (the SSE stream too) gets the pending headers, e.g. the token cookie."""
-        self.send_header("Referrer-Policy", "no-referrer")
-        for key, value in self._extra_headers:
-            self.send_header(key, value)
-        self._extra_headers = []
-        super().end_headers()
-
-    def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, data: Any, code: int = 200) -> None:
-        body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
-        self._send(code, body, "application/json; charset=utf-8", {"Cache-Control": "no-store"})
-
-    def _error(self, code: HTTPStatus, message: str) -> None:
-        self._json({"error": message}, int(code))
-
-    def _host_ok(self) -> bool:
-        """Refuse foreign Host headers when bound to loopback (DNS-rebinding pages cannot read the API)."""
-        if not self.server.app.loopback:
-            return True
-        host = self.headers.get("Host", "")
-        name = urlsplit(f"//{host}").hostname if host else None
-        return name is not None and is_loopback(name)
-
-    def _authorized(self, query: str) -> bool:
-        """True if no token is required or the request carries it; queues the cookie when it came otherwise."""
-        gate = self.server.app.gate
-        if gate is None:
-            return True
-        access = gate.check(self.headers, query)
-        if access.set_cookie:
-            self._extra_headers.append(("Set-Cookie", access.set_cookie))
-        return access.ok
-
-    def _unauthorized(self) -> None:
-        body = b"401 unauthorized: open the viewer with the URL `sciswarm serve` printed (it has ?token=...)\n"
-        headers = {"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"}
-        self._send(int(HTTPStatus.UNAUTHORIZED), body, "text/plain; charset=utf-8", headers)
-
-    # -- routing --
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        try:
-            self._route()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the browser went away
-        except Exception as exc:
-            with contextlib.suppress(OSError):
-                self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
-
-    def _route(self) -> None:
-        if not self._host_ok():
-            self._error(HTTPStatus.FORBIDDEN, "unexpected Host header")
-            return
-        url = urlsplit(self.path)
-        if not self._authorized(url.query):
-            self._unauthorized()
-            return
-        query = parse_qs(url.query)
-        if url.path in {"/", "/index.html"}:
-            self._send(200, viewer_html(), "text/html; charset=utf-8", {"Content-Security-Policy": APP_CSP})
-            return
-        if url.path == "/favicon.ico":
-            self._send(204, b"", "text/plain")
-            return
-        parts = url.path.split("/")  # still percent-encoded: decode each piece on its own
-        if parts[1:3] != ["api", "runs"]:
-            self._error(HTTPStatus.NOT_FOUND, "not found")
-            return
-        folder = self.server.app.runs
-        if len(parts) == 3 or (len(parts) == 4 and parts[3] == ""):
-            self._json(folder.list_runs())
-            return
-        run_id = unquote(parts[3])
-        run_dir = folder.run_dir(run_id)
-        if run_dir is None:
-            self._error(HTTPStatus.NOT_FOUND, f"no run {run_id!r}")
-            return
-        rest = parts[4:]
-        if not rest or rest == [""]:
-            self._json(read_json(run_dir / "run.json") or {"run_id": run_id, "status": "unknown"})
-        elif rest == ["events"]:
-            after = _int(query, "after", 0)
-            limit = max(1, min(_int(query, "limit", MAX_EVENTS), MAX_EVENTS))
-            self._json(folder.events(run_id, run_dir, after, limit))
-        elif rest == ["stream"]:
-            after = _int(query, "after", 0)
-            last = self.headers.get("Last-Event-ID", "")
-            if last.isdigit():
-                after = int(last)  # EventSource reconnecting: resume after what it has
-            stream(self, self.server.app, run_id, run_dir, after)
-        elif rest[0] == "files" and len(rest) > 1:
-            self._file(run_dir, unquote("/".join(rest[1:])))
-        else:
-            self._error(HTTPStatus.NOT_FOUND, "not found")
-
-    def _file(self, run_dir: Path, rel: str) -> None:
-        try:
-            body, ctype, headers = read_artifact(run_dir, rel)
-        except ArtifactError as exc:
-            self._error(exc.code, exc.message)
-            return
-        self._send(200, body, ctype, headers)
-
-
-def _int(query: dict[str, list[str]], key: str, default: int) -> int:
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        return max(0, int(query.get(key, [str(default)])[0]))
-    except ValueError:
-        return default
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(False)
+    return sock
 
 
 class ViewerServer:
@@ -194,22 +59,34 @@ class ViewerServer:
         poll_s: float = 0.25,
         keepalive_s: float = 15.0,
         verbose: bool = False,
+        warm: bool = True,
     ) -> None:
         if token == "":
             raise ValueError("the viewer token must not be empty")
         self.runs = RunsFolder(Path(runs_dir))
-        self.poll_s = poll_s
-        self.keepalive_s = keepalive_s
-        self.verbose = verbose
         self.stopping = threading.Event()
         self.loopback = is_loopback(host)
         self.token = token if token is not None or self.loopback else new_token()
-        self.httpd = (_HTTPServer6 if ":" in host else _HTTPServer)((host, port), _Handler)
-        self.httpd.app = self
         self.host = host
-        self.port = int(self.httpd.server_address[1])
+        self.sock = _listen(host, port)
+        self.port = int(self.sock.getsockname()[1])
         self.gate = TokenGate(self.token, self.port) if self.token else None
+        live = Live(self.runs, poll_s, keepalive_s, self.stopping)
+        self.app = build_app(live, Policy(self.loopback, self.gate, verbose))
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            access_log=False,
+            log_level="warning",
+            lifespan="off",
+            http="h11",
+            ws="none",
+            timeout_graceful_shutdown=3,
+        )
+        self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._warm = warm
+        self.warmed = threading.Event()  # set once the newest runs have been read (at once without `warm`)
 
     @property
     def url(self) -> str:
@@ -222,32 +99,47 @@ class ViewerServer:
         return self.gate.url(self.url) if self.gate is not None else self.url
 
     def start(self) -> ViewerServer:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sciswarm-viewer", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="sciswarm-viewer", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return self
 
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever()
+    def _run(self) -> None:
+        self._announce()
+        if self._warm:  # read the newest runs' transcripts now, not on the first request
+            threading.Thread(target=self._warm_up, name="sciswarm-viewer-warm", daemon=True).start()
+        else:
+            self.warmed.set()
+        try:
+            self._server.run(sockets=[self.sock])
+        finally:
+            self._withdraw()
+
+    def _warm_up(self) -> None:
+        try:
+            self.runs.warm(self.stopping)
+        finally:
+            self.warmed.set()
 
     def serve_until_interrupted(self) -> None:
-        """Serve in this thread until Ctrl-C, then close the socket."""
+        """Serve in this thread until Ctrl-C (or SIGTERM), then close the socket."""
         try:
-            self.serve_forever()
+            self._run()
         except KeyboardInterrupt:
             pass
         finally:
             self.stopping.set()
-            self.httpd.server_close()
+            self.sock.close()
 
     def close(self) -> None:
-        self.stopping.set()  # SSE streams notice within poll_s
+        self.stopping.set()  # event streams notice within poll_s
+        self._server.should_exit = True
         if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
             self._thread = None
-        self.httpd.server_close()
+        self.sock.close()
 
     def __enter__(self) -> ViewerServer:
         return self.start()
@@ -255,8 +147,47 @@ class ViewerServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ---- the marker in the runs folder ----
+    def _announce(self) -> None:
+        data = {
+            "pid": os.getpid(),
+            "url": self.url,
+            "host": self.host,
+            "port": self.port,
+            "token_required": self.gate is not None,
+            "runs_dir": str(self.runs.root),
+        }
+        path = self.runs.root / MARKER
+        with contextlib.suppress(OSError):
+            tmp = path.with_name(f"{MARKER}.{os.getpid()}.{self.port}.tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, path)
 
-def serve(runs_dir: Path, host: str = "127.0.0.1", port: int = 8765, *, token: str | None = None) -> None:
+    def _withdraw(self) -> None:
+        path = self.runs.root / MARKER
+        mine = read_json(path) or {}
+        if mine.get("pid") == os.getpid() and mine.get("port") == self.port:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def running_viewer(runs_dir: Path) -> dict[str, Any] | None:
+    """The viewer serving `runs_dir` (its marker) when its process is alive and its port answers, else None."""
+    marker = read_json(Path(runs_dir) / MARKER)
+    if not marker or not isinstance(marker.get("pid"), int) or not isinstance(marker.get("port"), int):
+        return None
+    if not procs.pid_alive(marker["pid"]) or marker.get("runs_dir") != str(Path(runs_dir).resolve()):
+        return None
+    host = str(marker.get("host") or "127.0.0.1")
+    probe = "127.0.0.1" if host in {"0.0.0.0", ""} else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((probe, marker["port"]), timeout=1):
+            return marker
+    except OSError:
+        return None
+
+
+def serve(runs_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, token: str | None = None) -> None:
     """Serve the viewer until Ctrl-C (a token is made when `host` is not loopback and none is given)."""
     server = ViewerServer(runs_dir, host, port, token=token)
     print(
@@ -265,3 +196,17 @@ def serve(runs_dir: Path, host: str = "127.0.0.1", port: int = 8765, *, token: s
         flush=True,
     )
     server.serve_until_interrupted()
+
+
+def serve_beside(runs_dir: Path, run_id: str) -> tuple[str, ViewerServer | None]:
+    """For `sciswarm run --serve`: the URL of the run in a viewer of its runs folder, and the server started
+    for it (on loopback, port 8765 or else a free one), or None when a viewer was already serving the folder."""
+    existing = running_viewer(runs_dir)
+    if existing is not None:
+        return f"{existing['url']}#{run_id}", None
+    try:
+        server = ViewerServer(runs_dir, port=DEFAULT_PORT)
+    except OSError:
+        server = ViewerServer(runs_dir, port=0)
+    server.start()
+    return f"{server.url}#{run_id}", server

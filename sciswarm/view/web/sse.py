@@ -1,83 +1,114 @@
-"""The live stream: Server-Sent Events tailing a run's transcript.jsonl until the run reaches a final status.
+"""The live stream: Server-Sent Events (sse-starlette) tailing a run's transcript.jsonl until the run ends.
 
-Each event's id is the line number after it, so an EventSource reconnecting with Last-Event-ID resumes where
-it left off. The stream ends with an `end` event (status, reason, next line) and then the connection closes.
+Each record's event id is the line number after it, so an EventSource reconnecting with Last-Event-ID resumes
+where it left off. With `board=1` the stream also carries `board` events: the board's cards that changed
+(all of them first), the slots and the totals. The stream ends with an `end` event (status, reason, next
+line), then the response closes. Keep-alive comments go out every `keepalive_s`.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from http.server import BaseHTTPRequestHandler
-from io import BufferedIOBase
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import anyio
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from sciswarm.view.follow import Follower
-from sciswarm.view.web.runs import pid_alive, read_json
+from sciswarm.view.web.runs import RunsFolder, pid_alive, read_json
 from sciswarm.view.web.transcript import FINAL, prepare
 
-if TYPE_CHECKING:
-    from sciswarm.view.web.server import ViewerServer
+SEP = "\n"
+RETRY_MS = 2000
 
 
-def stream(handler: BaseHTTPRequestHandler, app: ViewerServer, run_id: str, run_dir: Path, after: int) -> None:
-    """Answer `handler`'s request with the event stream of `run_id` from line `after`."""
+@dataclass
+class Live:
+    """What every stream shares: the runs, how often to look, and the server's stop flag."""
+
+    runs: RunsFolder
+    poll_s: float
+    keepalive_s: float
+    stopping: threading.Event
+
+
+def _event(data: str, *, event: str | None = None, id: str | None = None) -> bytes:
+    return ServerSentEvent(data, event=event, id=id, sep=SEP).encode()
+
+
+def _end(status: str, reason: str, line: int) -> bytes:
+    return _event(json.dumps({"status": status, "reason": reason, "next": line}), event="end")
+
+
+def stream_response(live: Live, run_id: str, run_dir: Path, after: int, *, board: bool) -> EventSourceResponse:
+    return EventSourceResponse(
+        _records(live, run_id, run_dir, after, board),
+        sep=SEP,
+        ping=live.keepalive_s,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep=SEP),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _records(live: Live, run_id: str, run_dir: Path, after: int, board: bool) -> AsyncIterator[bytes]:
+    yield ServerSentEvent(retry=RETRY_MS, sep=SEP).encode()
     path = run_dir / "transcript.jsonl"
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
-    handler.send_header("Cache-Control", "no-store")
-    handler.send_header("X-Accel-Buffering", "no")
-    handler.end_headers()
-    if handler.command == "HEAD":
-        return
-    out_fh = handler.wfile
-    _emit(out_fh, b"retry: 2000\n\n")
-    offset, line = app.runs.index(run_id).locate(after) if path.is_file() else (0, 0)
+    if path.is_file():
+        offset, line = await anyio.to_thread.run_sync(live.runs.index(run_id).locate, after)
+    else:
+        offset, line = 0, 0
     follower = Follower(path, offset=offset, line=line)
-    last_beat = time.monotonic()
+    sent: dict[str, int] = {}
+    generation = [0]
+
+    async def board_update() -> bytes:
+        if not board:
+            return b""
+        state = await anyio.to_thread.run_sync(live.runs.state, run_id)
+        changes = await anyio.to_thread.run_sync(state.changes, sent, generation[0])
+        if changes is None:
+            return b""
+        generation[0] = changes["generation"]
+        return _event(json.dumps(changes, ensure_ascii=False, default=str), event="board")
+
+    first = await board_update()
+    if first:
+        yield first
     closing = False  # run.json says final: one more read, then end
-    while not app.stopping.is_set():
-        batch = follower.read()
+    while not live.stopping.is_set():
+        batch = await anyio.to_thread.run_sync(follower.read)
         if batch or follower.line != line:
             line = follower.line
             out: list[bytes] = []
             final: dict[str, Any] | None = None
             for seq, rec in batch:
                 data = json.dumps(prepare(rec, seq, run_dir), ensure_ascii=False, default=str)
-                out.append(f"id: {seq + 1}\ndata: {data}\n\n".encode())
+                out.append(_event(data, id=str(seq + 1)))
                 if rec.get("kind") == "run_status" and rec.get("status") in FINAL:
                     final = rec
-            if out:
-                _emit(out_fh, b"".join(out))
+            out.append(await board_update())
+            if any(out):
+                yield b"".join(out)
             if final is not None:
-                _end(out_fh, str(final["status"]), str(final.get("reason") or ""), line)
+                yield _end(str(final["status"]), str(final.get("reason") or ""), line)
                 return
             continue
-        if closing:
-            meta = read_json(run_dir / "run.json") or {}
-            _end(out_fh, str(meta.get("status")), str(meta.get("reason") or ""), line)
-            return
         meta = read_json(run_dir / "run.json") or {}
+        if closing:
+            yield _end(str(meta.get("status")), str(meta.get("reason") or ""), line)
+            return
         status = meta.get("status")
         if status in FINAL:
             closing = True
             continue
         if status == "running" and not pid_alive(meta.get("pid")):
-            _end(out_fh, "unknown", "the run's process is gone without a final status", line)
+            yield _end("unknown", "the run's process is gone without a final status", line)
             return
-        now = time.monotonic()
-        if now - last_beat >= app.keepalive_s:
-            _emit(out_fh, b": keep-alive\n\n")
-            last_beat = now
-        app.stopping.wait(app.poll_s)
-
-
-def _emit(wfile: BufferedIOBase, data: bytes) -> None:
-    wfile.write(data)
-    wfile.flush()
-
-
-def _end(wfile: BufferedIOBase, status: str, reason: str, line: int) -> None:
-    data = json.dumps({"status": status, "reason": reason, "next": line})
-    _emit(wfile, f"event: end\ndata: {data}\n\n".encode())
+        update = await board_update()  # files the board reads (a baseline) may have appeared
+        if update:
+            yield update
+        await anyio.sleep(live.poll_s)

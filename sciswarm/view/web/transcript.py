@@ -1,4 +1,4 @@
-"""Reading a run's transcript.jsonl: parsed records as the browser gets them, line offsets, running totals.
+"""Reading a run's transcript.jsonl: parsed records as the browser gets them, and line offsets.
 
 Line numbers count complete lines (ending in a newline), so they stay stable while the run appends; a torn
 last line is not read until its newline arrives.
@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sciswarm.run.store import FINAL_STATUSES
-from sciswarm.view.follow import Follower
 from sciswarm.view.render import summarize
-from sciswarm.view.tally import Tally
 from sciswarm.view.web.files import artifacts
 
 FINAL = FINAL_STATUSES
@@ -87,24 +85,3 @@ class LineIndex:
                     fh.readline()
                 offset = fh.tell()
         return offset, line
-
-
-class RunTally:
-    """Totals read from the transcript (for runs still running, whose run.json totals lag)."""
-
-    def __init__(self) -> None:
-        self.tally = Tally()
-        self.tally.status = ""  # no run_status seen yet
-        self._follower: Follower | None = None
-
-    def update(self, path: Path) -> Tally:
-        if self._follower is None or self._follower.path != path:
-            self._follower = Follower(path)
-        restarts = self._follower.restarts
-        batch = self._follower.read_all()
-        if self._follower.restarts != restarts:  # the file was replaced: count again
-            self.tally = Tally()
-            self.tally.status = ""
-        for _, rec in batch:
-            self.tally.add(rec)
-        return self.tally
