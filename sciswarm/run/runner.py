@@ -37,7 +37,7 @@ class SwarmRunner:
         self.cfg = cfg
         self.roles = resolve_roles(cfg, config_path or "config")
         check_api_keys(cfg)
-        self.run_id = resume_dir.name if resume_dir is not None else run_id or new_run_id(cfg.name)
+        self.run_id = resume_dir.name if resume_dir is not None else run_id or new_run_id(cfg.name, Path(cfg.runs_dir))
         self.store = RunStore(resume_dir) if resume_dir else RunStore.create(Path(cfg.runs_dir), self.run_id)
         self.transcript = Transcript(self.store.transcript_path)
         for listener in listeners or []:

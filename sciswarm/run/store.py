@@ -19,9 +19,16 @@ FINAL_STATUSES = frozenset({"completed", "partial", "stopped", "interrupted", "f
 EXIT_CODES = {"completed": 0, "failed": 1, "partial": 3, "stopped": 4, "interrupted": 130}  # `sciswarm run`'s
 
 
-def new_run_id(name: str) -> str:
+def new_run_id(name: str, runs_dir: Path | None = None) -> str:
+    """``<date>-<time>-<name>``; with ``runs_dir``, one not taken there yet (two runs started in the same second
+    get ``-2``, ``-3``, ...)."""
     slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-") or "swarm"
-    return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
+    base = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
+    run_id, n = base, 1
+    while runs_dir is not None and (runs_dir / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

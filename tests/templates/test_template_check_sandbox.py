@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -174,12 +175,27 @@ def test_check_with_local_sandbox_is_labelled_and_scrubbed(template: Path, open_
         assert probe["uid"] != 0
 
 
-def test_auto_without_an_engine_falls_back_to_local_loudly(template: Path, open_dir: Path) -> None:
+def test_auto_without_an_engine_runs_in_bubblewrap(template: Path, open_dir: Path) -> None:
     no_engine = {"DOCKER_HOST": f"unix://{open_dir}/no-docker.sock"}
     proc, probe = run_check(template, open_dir / "ws", env=no_engine)
     assert_scrubbed(probe)
     out = flat(proc)
-    assert "NO ISOLATION: the Docker engine does not answer; falling back to the LOCAL sandbox" in out
+    assert "the Docker engine does not answer: experiments run in the bubblewrap sandbox (bwrap) instead" in out
+    assert "NO ISOLATION" not in out
+
+
+def test_auto_without_an_engine_or_bubblewrap_falls_back_to_local_loudly(template: Path, open_dir: Path) -> None:
+    bare = open_dir / "bin"  # a PATH with the tools the check needs, but no bwrap
+    bare.mkdir()
+    for tool in ("python", "python3", "sh", "env"):
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    no_engine = {"DOCKER_HOST": f"unix://{open_dir}/no-docker.sock", "PATH": str(bare)}
+    proc, probe = run_check(template, open_dir / "ws", env=no_engine)
+    assert_scrubbed(probe)
+    out = flat(proc)
+    assert "NO ISOLATION: the Docker engine does not answer" in out and "falling back to the LOCAL sandbox" in out
     assert "sandbox warn local (NOT isolated)" in out
 
 
