@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,3 +86,21 @@ class Sandbox(Protocol):
     ) -> RunResult:
         """Run spec.argv with cwd=workspace. Logs go to log_dir (outside the workspace by default)."""
         ...
+
+
+def checked_workspace(workspace: Path, spec: RunSpec) -> Path:
+    """The resolved workspace of a run about to start; ValueError / SandboxError when there is nothing to run or
+    nowhere to run it (every provider checks the same)."""
+    if not spec.argv:
+        raise ValueError("RunSpec.argv is empty")
+    ws = workspace.resolve()
+    if not ws.is_dir():
+        raise SandboxError(f"workspace {ws} is not a directory")
+    return ws
+
+
+def log_folder(log_dir: Path | None) -> Path:
+    """Where a run's full logs go: ``log_dir``, else a fresh temporary folder (outside the workspace)."""
+    logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sciswarm-logs-"))
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs

@@ -38,7 +38,7 @@ from sciswarm import procs
 from sciswarm.sandboxes import bwrap_args as ba
 from sciswarm.sandboxes import bwrap_pidns as pns
 from sciswarm.sandboxes import namespaces as ns
-from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
+from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
 from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
 from sciswarm.sandboxes.local import _check_mounts
 from sciswarm.sandboxes.local_limits import child_setup
@@ -159,13 +159,8 @@ class BwrapSandbox:
         on_output: OutputCallback | None = None,
         log_dir: Path | None = None,
     ) -> RunResult:
-        if not spec.argv:
-            raise ValueError("RunSpec.argv is empty")
-        ws = workspace.resolve()
-        if not ws.is_dir():
-            raise SandboxError(f"workspace {ws} is not a directory")
-        logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sciswarm-logs-"))
-        logs.mkdir(parents=True, exist_ok=True)
+        ws = checked_workspace(workspace, spec)
+        logs = log_folder(log_dir)
         t0 = time.monotonic()
         env: dict[str, str] = {}
         if wants_gpu(spec.gpus):

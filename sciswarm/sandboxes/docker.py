@@ -27,7 +27,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
+from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
 from sciswarm.sandboxes.docker_config import check_mounts, container_config
 from sciswarm.sandboxes.docker_orphans import reap_orphans
 from sciswarm.sandboxes.gpus import GPU_UNAVAILABLE_HINT
@@ -86,14 +86,9 @@ class DockerSandbox:
         on_output: OutputCallback | None = None,
         log_dir: Path | None = None,
     ) -> RunResult:
-        if not spec.argv:
-            raise ValueError("RunSpec.argv is empty")
-        ws = workspace.resolve()
-        if not ws.is_dir():
-            raise SandboxError(f"workspace {ws} is not a directory")
+        ws = checked_workspace(workspace, spec)
         check_mounts(spec)
-        logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sciswarm-logs-"))
-        logs.mkdir(parents=True, exist_ok=True)
+        logs = log_folder(log_dir)
         t0 = time.monotonic()
         client, host_cpus = await asyncio.to_thread(self._docker)
         owner = os.stat(ws)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError
+from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
 from sciswarm.sandboxes.gpus import wants_gpu
 from sciswarm.sandboxes.needs import Needs
 from sciswarm.sandboxes.ray_config import ExecutorConfig
@@ -172,13 +172,8 @@ class RaySandbox:
         on_output: OutputCallback | None = None,
         log_dir: Path | None = None,
     ) -> RunResult:
-        if not spec.argv:
-            raise ValueError("RunSpec.argv is empty")
-        ws = workspace.resolve()
-        if not ws.is_dir():
-            raise SandboxError(f"workspace {ws} is not a directory")
-        logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="sciswarm-logs-"))
-        logs.mkdir(parents=True, exist_ok=True)
+        ws = checked_workspace(workspace, spec)
+        logs = log_folder(log_dir)
         t0 = time.monotonic()
         await asyncio.to_thread(self._ready)
         lost: list[str] = []
