@@ -6,6 +6,7 @@ against the folder of the YAML file; `runs_dir` is relative to the working direc
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,11 @@ class SwarmConfig(Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     literature: LiteratureConfig = Field(default_factory=LiteratureConfig)
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named sets of overrides (dotted key -> value), chosen with profile: NAME (or -o profile=NAME)",
+    )
+    profile: str | list[str] | None = Field(default=None, description="the profile(s) applied when loading")
     base_dir: str = Field(default=".", description="set by the loader: folder of the YAML file")
 
     @field_validator("models", mode="before")
@@ -209,6 +215,28 @@ def _list_index(items: list[Any], part: str, where: str) -> int:
     raise ConfigError(f"override: no list item named '{part}' at '{where}'")
 
 
+def apply_profiles(data: dict[str, Any], source: str) -> None:
+    """Apply the chosen profile(s) of ``profiles:`` (each a mapping of dotted key -> value, like ``-o``) in order."""
+    profiles = data.get("profiles") or {}
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"{source}: profiles must map each profile name to a mapping of key.path: value")
+    chosen = data["profile"]
+    names = [chosen] if isinstance(chosen, str) else chosen
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{source}: profile must be a profile name or a list of names (got {chosen!r})")
+    for name in names:
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ConfigError(f"{source}: profile '{name}' is not defined (profiles: {known})")
+        for key, value in profiles[name].items():
+            if not isinstance(key, str) or not key.strip():
+                raise ConfigError(f"{source}: profiles.{name}: keys must be dotted paths like roles.coder.params.x")
+            try:
+                apply_override(data, key.strip().split("."), copy.deepcopy(value))
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: profiles.{name}: {exc}") from None
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> SwarmConfig:
     path = Path(path)
     try:
@@ -224,9 +252,13 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> SwarmCo
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
-    for text_override in overrides or []:
-        keys, value = parse_override(text_override)
+    parsed = [parse_override(text_override) for text_override in overrides or []]
+    for keys, value in parsed:
         apply_override(data, keys, value)
+    if data.get("profile"):
+        apply_profiles(data, str(path))
+        for keys, value in parsed:  # the command line wins over the profile
+            apply_override(data, keys, value)
     data["base_dir"] = str(path.resolve().parent)
     try:
         cfg = SwarmConfig.model_validate(data)
