@@ -7,10 +7,11 @@ resume at a line, and starts over when the file is replaced or truncated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:
@@ -19,8 +20,8 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        rec = json.loads(raw)
-    except ValueError:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return None
     return rec if isinstance(rec, dict) else None
 
