@@ -196,12 +196,14 @@ class Lab:
 
     async def run(self, workspace: Path, argv: list[str], *, label: str, seed: int | None = None) -> RunResult:
         """Run ``argv`` in ``workspace``; full logs under the idea's ``logs/<label>/``. ``seed`` is given to the
-        command as ``SCISWARM_SEED`` in its environment."""
+        command as ``SCISWARM_SEED`` in its environment. The result says how many GPUs the run held (``gpus``)."""
         spec = self._spec(argv)
         if seed is not None:
             spec = dataclasses.replace(spec, env={**spec.env, "SCISWARM_SEED": str(seed)})
         sandbox = self._sandbox()
         result = await sandbox.run(workspace, spec, on_output=self._thread.output, log_dir=self._folder.logs(label))
+        if result.gpus is None:  # no GPU slots in front of the provider: the run held what its spec asked for
+            result.gpus = spec.gpu_count
         self._thread.trace(
             SandboxExec(
                 provider=sandbox.name,
@@ -210,6 +212,8 @@ class Lab:
                 timed_out=result.timed_out,
                 oom_killed=result.oom_killed,
                 wall_s=result.wall_s,
+                gpus=result.gpus,
+                gpu_ids=result.gpu_ids,
             )
         )
         return result

@@ -24,6 +24,8 @@ from sciswarm.agents.results import finished_runs
 from sciswarm.agents.reverting import revert_until_it_compiles
 from sciswarm.errors import PaperBuildError, SetupError
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
+from sciswarm.evidence.report import selection_summary
+from sciswarm.evidence.tracing import read_tree
 from sciswarm.paper.checks import cited_keys
 
 
@@ -96,11 +98,13 @@ class Writer(Role[WriterParams]):
         notes = self.ctx.folder.notes() or "(no notes)"
         if len(notes) > self.params.max_notes_chars:
             notes = notes[: self.params.max_notes_chars] + "\n[... notes truncated]"
+        selection = selection_summary(read_tree(self.ctx.folder.path))  # a tree search: both values per stage
         return self.ctx.prompts.render(
             "digest",
             title=idea.get("Title", ""),
             experiment=idea.get("Experiment", ""),
             notes=notes,
+            selection="\n".join(f"- {line}" for line in selection),
             figures=self._figures_text(),
             table=(self.paper_dir / "results_table.tex").exists(),
             keys=", ".join(self.files.keys()) or "(none)",

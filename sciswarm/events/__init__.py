@@ -39,6 +39,7 @@ from sciswarm.events.traces import (
     OutputLine,
     RunStatus,
     SandboxExec,
+    SlotState,
     Trace,
 )
 
@@ -72,6 +73,7 @@ __all__ = [
     "RoleFailed",
     "RunStatus",
     "SandboxExec",
+    "SlotState",
     "Start",
     "Stop",
     "Trace",

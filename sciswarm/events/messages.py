@@ -128,22 +128,30 @@ class ExperimentsDone(Message):
 
 
 class TreeNode(Message):
-    """One finished node of the coder's experiment tree search (``strategy: tree``; every node is in tree.json)."""
+    """A node of the coder's experiment tree search (``strategy: tree``; every node is in tree.json): once when
+    its run starts (status ``running``) and once when it is finished (``good`` or ``buggy``, with its metric)."""
 
     kind: Literal["tree_node"] = "tree_node"
     node: str
     parent: str | None = None
     stage: str
     operator: str  # draft | debug | improve
-    status: Literal["good", "buggy"]
+    status: Literal["running", "good", "buggy"]
     metric: float | None = None  # the objective's value on the search run (None without an objective)
     wall_s: float = 0.0
     label: str = ""
+    worker: int = 0  # its place in the step's batch of nodes
+    slot: str = ""  # the GPU device ids its run held, when the lab's GPU slots handed them out (known at the end)
+    gpu_s: float = 0.0  # GPU-seconds of its run (GPUs held x wall seconds)
 
     def summary(self) -> str:
-        value = f", metric {self.metric:.4g}" if self.metric is not None else ""
         origin = f" of {self.parent}" if self.parent else ""
-        return f"tree {self.stage} {self.node} ({self.operator}{origin}): {self.status}{value} in {self.wall_s:.1f}s"
+        head = f"tree {self.stage} {self.node} ({self.operator}{origin})"
+        if self.status == "running":
+            return f"{head}: started, running (worker {self.worker})"
+        value = f", metric {self.metric:.4g}" if self.metric is not None else ""
+        held = f" on GPU {self.slot}" if self.slot else ""
+        return f"{head}: {self.status}{value} in {self.wall_s:.1f}s{held}"
 
 
 class Figures(Message):

@@ -53,10 +53,13 @@ class SandboxExec(Trace):
     timed_out: bool = False
     oom_killed: bool = False
     wall_s: float = 0.0
+    gpus: int = 0  # the GPUs the run held
+    gpu_ids: list[str] = Field(default_factory=list)  # their device ids, when the lab's GPU slots handed them out
 
     def summary(self) -> str:
         state = "timed out" if self.timed_out else f"exit {self.exit_code}"
-        return f"[{self.provider}] {' '.join(self.command)[:80]} -> {state} in {self.wall_s:.1f}s"
+        held = f" on GPU {','.join(self.gpu_ids)}" if self.gpu_ids else f" on {self.gpus} GPU(s)" if self.gpus else ""
+        return f"[{self.provider}] {' '.join(self.command)[:80]} -> {state} in {self.wall_s:.1f}s{held}"
 
 
 class OutputLine(Trace):
@@ -101,7 +104,23 @@ class RunStatus(Trace):
         return f"run {self.status}{': ' + self.reason if self.reason else ''}"
 
 
+class SlotState(Trace):
+    """The experiment slots changed (a run queued, started or ended): the sandbox's bound on parallel runs,
+    how many of its slots are busy and how many runs wait for one. The live views show the latest."""
+
+    kind: Literal["slots"] = "slots"
+    change: Literal["queued", "started", "ended"]
+    busy: int = Field(ge=0)
+    limit: int = Field(ge=1)
+    queued: int = Field(default=0, ge=0)
+
+    def summary(self) -> str:
+        waiting = f", {self.queued} queued" if self.queued else ""
+        return f"slots {self.busy}/{self.limit} busy{waiting}"
+
+
 TRACE_TYPES: dict[str, type[Trace]] = {
-    cls.model_fields["kind"].default: cls for cls in (ModelCall, SandboxExec, OutputLine, Log, RunStatus, Handled)
+    cls.model_fields["kind"].default: cls
+    for cls in (ModelCall, SandboxExec, OutputLine, Log, RunStatus, Handled, SlotState)
 }
 TRACE_KINDS = frozenset(TRACE_TYPES)  # transcript records that are not bus messages

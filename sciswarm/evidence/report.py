@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sciswarm.evidence.claims import CheckedClaim
 
 PROBLEM_VERDICTS = ("contradicted", "not_significant", "unresolved")
+PLUS_MINUS = r"~$\pm$~"  # a value and its spread stay on one line
 
 
 class TracedNumber(BaseModel):
@@ -90,7 +91,8 @@ def _value(value: Any, std: Any = None) -> str:
 
 def selection_summary(tree: dict[str, Any] | None) -> list[str]:
     """One line per stage of the coder's tree search (tree.json): the best node, how many nodes it was selected
-    from, its search value (optimistic: the best of many tries) and its re-run value with fresh seeds."""
+    from, its search value (optimistic: the best of many tries) and its re-run value with fresh seeds; and why
+    the search stopped early, when a budget stopped it."""
     if not isinstance(tree, dict):
         return []
     metric = str((tree.get("objective") or {}).get("metric", "")) or "results"
@@ -98,15 +100,18 @@ def selection_summary(tree: dict[str, Any] | None) -> list[str]:
     for st in tree.get("stages") or []:
         if not isinstance(st, dict) or not st.get("best"):
             continue
+        seeds = st.get("rerun_seeds")
         value = _value(st.get("rerun_value"), st.get("rerun_std"))
-        rerun = f"re-run with {st.get('rerun_seeds')} fresh seed(s): {value}"
+        rerun = f"re-run with {seeds} fresh seed{'' if seeds == 1 else 's'}: {value}"
         if st.get("rerun_error"):
             rerun = f"the re-run failed ({str(st.get('rerun_error'))[:120]})"
         lines.append(
-            f"Stage {st.get('name')} (run_{st.get('run')}): node {st.get('best')} selected from "
-            f"{st.get('nodes_tried')} nodes by {st.get('chosen_by')}; {metric} search value "
-            f"{_value(st.get('search_value'))} (optimistic), {rerun}."
+            f"Stage {st.get('name')} (run_{st.get('run')}): node {st.get('best')}, selected from "
+            f"{st.get('nodes_tried')} nodes by the {st.get('chosen_by')}; search value of {metric} "
+            f"{_value(st.get('search_value'))} (optimistic); {rerun}."
         )
+    if lines and tree.get("stopped"):
+        lines.append(f"The search stopped before its node budgets: {str(tree['stopped'])[:300]}.")
     return lines
 
 
@@ -173,7 +178,7 @@ def appendix(report: AuditReport) -> str:
             "re-run with fresh seeds. Numbers traced to a search value are counted as from selected.",
             r"\begin{itemize}",
         ]
-        lines += [rf"\item {_tex(item)}" for item in report.selection]
+        lines += ["\\item " + _tex(item).replace(" +/- ", PLUS_MINUS) for item in report.selection]
         lines.append(r"\end{itemize}")
     if report.claims:
         lines += [r"\paragraph{Comparisons.}", r"\begin{itemize}"]

@@ -85,8 +85,9 @@ def _finite(value: Any) -> bool:
 
 
 def selected_sources(tree: dict[str, Any] | None) -> list[Source]:
-    """The search values of every tree node (kind "selected"), and each stage's re-run value of the objective
-    (kind "results": measured with fresh seeds)."""
+    """The search values of every tree node (kind "selected"), each stage's re-run value of the objective
+    (kind "results": measured with fresh seeds), and the search's counts (kind "setup": nodes tried per stage and
+    in all, the re-run's seeds)."""
     if not isinstance(tree, dict):
         return []
     metric = str((tree.get("objective") or {}).get("metric", ""))
@@ -102,10 +103,18 @@ def selected_sources(tree: dict[str, Any] | None) -> list[Source]:
                     out.append(Source("selected", label, float(value), dataset, name))
         if _finite(node.get("metric")):
             out.append(Source("selected", f"{where} objective (search value)", float(node["metric"]), "", metric))
+    nodes = [n for n in tree.get("nodes") or [] if isinstance(n, dict)]
+    if nodes:
+        out.append(Source("setup", "tree nodes tried in all", float(len(nodes))))
     for stage in tree.get("stages") or []:
-        if isinstance(stage, dict) and _finite(stage.get("rerun_value")):
+        if not isinstance(stage, dict):
+            continue
+        if _finite(stage.get("rerun_value")):
             label = f"run_{stage.get('run')} objective (re-run, mean over seeds)"
             out.append(Source("results", label, float(stage["rerun_value"]), "", metric))
+        for key, what in (("nodes_tried", "nodes tried"), ("rerun_seeds", "fresh seeds of the re-run")):
+            if _finite(stage.get(key)):
+                out.append(Source("setup", f"stage {stage.get('name')}: {what}", float(stage[key])))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Rate limiting and bounded retries shared by the engines.
+"""Rate limiting (`sciswarm.pacing.RateLimiter`) and bounded retries shared by the engines.
 
 Every request an engine makes goes through ``run_with_retries``: wait for the engine's rate limiter, run
 one attempt under a per-request timeout, and on a retryable failure (429, 5xx, timeout, connection error)
@@ -13,13 +13,14 @@ import functools
 import logging
 import random
 import ssl
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+
+from sciswarm.pacing import RateLimiter
 
 log = logging.getLogger("sciswarm.literature")
 T = TypeVar("T")
@@ -72,31 +73,6 @@ class RetryPolicy:
         if retry_after is not None:
             backoff = max(backoff, retry_after)
         return min(backoff, self.backoff_max_s)
-
-
-class RateLimiter:
-    """Spaces request starts at least ``min_interval_s`` apart; fair (first come, first served).
-
-    Slots are reserved under a thread lock, so it works from any event loop or thread.
-    """
-
-    def __init__(self, min_interval_s: float) -> None:
-        self.min_interval_s = min_interval_s
-        self._next_slot = 0.0
-        self._lock = threading.Lock()
-
-    async def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.min_interval_s
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def defer(self, seconds: float) -> None:
-        """Push the next slot back (the server asked everyone to slow down)."""
-        with self._lock:
-            self._next_slot = max(self._next_slot, time.monotonic() + seconds)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -17,8 +17,9 @@ from sciswarm.literature.cache import LiteratureCache
 from sciswarm.literature.config import LiteratureConfig
 from sciswarm.literature.models import LiteratureUnavailable, Paper, normalize_query
 from sciswarm.literature.openalex import OpenAlexEngine
-from sciswarm.literature.retry import EngineFailed, RateLimiter, RetryPolicy, run_with_retries
+from sciswarm.literature.retry import EngineFailed, RetryPolicy, run_with_retries
 from sciswarm.literature.semantic_scholar import SemanticScholarEngine
+from sciswarm.pacing import RateLimiter
 
 log = logging.getLogger("sciswarm.literature")
 

@@ -1,9 +1,11 @@
 """Any LiteLLM model (anthropic/..., openai/..., ollama/..., an OpenAI-compatible api_base) behind ModelClient.
 
 Every attempt is metered; transient errors (429, 5xx, timeouts, connection) are retried with bounded,
-jittered exponential backoff (the SDK's own hidden retries are off). A JSON schema becomes the provider's
-structured-output mode where LiteLLM says the model supports it. Images go as base64 data URLs to models
-LiteLLM knows to have vision. litellm is imported lazily: it takes seconds to import.
+jittered exponential backoff (the SDK's own hidden retries are off). Every request goes through its
+provider's gate (``llm/gate.py``): concurrency and requests per minute bounded, and a 429 pauses every caller
+of that provider (for its Retry-After when it sends one) instead of only the one that got it. A JSON schema
+becomes the provider's structured-output mode where LiteLLM says the model supports it. Images go as base64
+data URLs to models LiteLLM knows to have vision. litellm is imported lazily: it takes seconds to import.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 
 from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import BudgetExceeded, Ledger
+from sciswarm.llm.gate import ProviderGate, is_rate_limited, retry_after_of
 from sciswarm.llm.metered import Metered
+from sciswarm.llm.providers import provider_of
 from sciswarm.llm.types import ChatMessage, Image, Reply, Usage
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -70,6 +74,26 @@ def backoff_s(attempt: int, base_s: float, max_s: float) -> float:
     """The jittered, capped exponential wait before retry ``attempt + 1``."""
     delay: float = min(max_s, base_s * 2 ** (attempt - 1))
     return delay * (0.5 + random.random() / 2)
+
+
+async def retry_after_failure(
+    exc: BaseException, attempt: int, gate: ProviderGate, *, retries: int, base_s: float, max_s: float
+) -> bool:
+    """After failed attempt ``attempt``: True to try again (once waited), False to give up. A 429 pauses the
+    whole provider, retried or not (the next turn at the gate waits it out); other transient errors wait
+    this caller's own jittered backoff."""
+    delay = backoff_s(attempt, base_s, max_s)
+    if is_rate_limited(exc):
+        gate.rate_limited(retry_after_of(exc), delay)
+    again = is_transient(exc) and attempt <= retries
+    if again and not is_rate_limited(exc):
+        await asyncio.sleep(delay)
+    return again
+
+
+def default_gate(model: str, api_base: str | None) -> ProviderGate:
+    """The gate of a client built alone (outside a swarm, which shares one per provider)."""
+    return ProviderGate(provider_of(model, api_base), max_concurrency=8)
 
 
 def usage_of(raw: Any) -> Usage:
@@ -151,7 +175,7 @@ class LiteLLMClient(Metered):
         max_retries: int = 4,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 30.0,
-        semaphore: asyncio.Semaphore | None = None,
+        gate: ProviderGate | None = None,
         extra: Mapping[str, Any] | None = None,
         prompt_caching: bool = True,
     ) -> None:
@@ -161,7 +185,7 @@ class LiteLLMClient(Metered):
         self._temperature, self._max_tokens = temperature, max_tokens
         self._timeout_s = timeout_s
         self._max_retries, self._backoff_base_s, self._backoff_max_s = max_retries, backoff_base_s, backoff_max_s
-        self._semaphore = semaphore or asyncio.Semaphore(8)
+        self._gate = gate or default_gate(model, api_base)
         self._extra = dict(extra or {})
         self._prompt_caching = prompt_caching
 
@@ -207,9 +231,9 @@ class LiteLLMClient(Metered):
         return self._prompt_caching
 
     @property
-    def semaphore(self) -> asyncio.Semaphore:
-        """The swarm's bound on concurrent model calls, shared by every client of this model."""
-        return self._semaphore
+    def gate(self) -> ProviderGate:
+        """The provider's bounds and back-off, shared by every client of this provider."""
+        return self._gate
 
     def request(
         self, messages: list[ChatMessage], json_schema: dict[str, Any] | None, temperature: float | None
@@ -251,18 +275,21 @@ class LiteLLMClient(Metered):
         attempt = 0
         while True:
             attempt += 1
-            started = self._before()
-            try:
-                async with self._semaphore:
+            failure: Exception | None = None
+            async with self._gate.turn():
+                started = self._before()  # raises BudgetExceeded
+                try:
                     resp = await litellm.acompletion(**kw)
-            except BudgetExceeded:
-                raise
-            except Exception as exc:
-                self._failed(exc, started, attempt=attempt)
-                if is_transient(exc) and attempt <= self._max_retries:
-                    await asyncio.sleep(backoff_s(attempt, self._backoff_base_s, self._backoff_max_s))
+                except BudgetExceeded:
+                    raise
+                except Exception as exc:
+                    failure = exc
+            if failure is not None:
+                self._failed(failure, started, attempt=attempt)
+                retries, base, cap = self._max_retries, self._backoff_base_s, self._backoff_max_s
+                if await retry_after_failure(failure, attempt, self._gate, retries=retries, base_s=base, max_s=cap):
                     continue
-                raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
+                raise ModelCallError(f"{self.model}: {type(failure).__name__}: {failure}") from failure
             reply = _reply(resp)
             self._succeeded(reply.usage, started, attempt=attempt, cost_usd=cost_usd(self.model, reply.usage))
             return reply

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sciswarm.ledger import Budget
 from sciswarm.literature.config import LiteratureConfig
+from sciswarm.llm.providers import ProviderLimits, provider_of, provider_problems
 from sciswarm.sandboxes.config import SandboxConfig
 from sciswarm.sandboxes.ray_config import ExecutorConfig
 
@@ -84,6 +85,10 @@ class SwarmConfig(Strict):
         description="the model that looks at figures: a name under models: or a LiteLLM model string; "
         "default: the role's own model",
     )
+    providers: dict[str, ProviderLimits] = Field(
+        default_factory=dict,
+        description="bounds per provider (anthropic, openai, ... or prefix@api_base): max_concurrency, rpm",
+    )
     roles: list[RoleSpec] = Field(min_length=1)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     budget: Budget = Field(default_factory=Budget)
@@ -120,7 +125,14 @@ class SwarmConfig(Strict):
             f"  - roles[{i}] ({r.name}).model: no model named '{r.model}' (models defines: {defined})"
             for i, r in enumerate(self.roles)
             if r.model not in self.models
-        ]
+        ] + (provider_problems(self.providers, self.model_providers()) if self.providers else [])
+
+    def model_providers(self) -> set[str]:
+        """The providers the swarm's models call (what `providers:` may bound)."""
+        used = {provider_of(m.model, m.api_base) for m in self.models.values() if m.model != "scripted"}
+        if self.vision_model and self.vision_model not in self.models:
+            used.add(provider_of(self.vision_model))
+        return used
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()

@@ -1,12 +1,13 @@
-"""Build one model client per `models:` entry of the config (LiteLLM or scripted), and the vision model's."""
+"""Build one model client per `models:` entry of the config (LiteLLM or scripted), and the vision model's;
+all the clients of one provider share its gate (`providers:` bounds, 429 back-off)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+from collections.abc import Callable
 
 from sciswarm.ledger import Ledger
-from sciswarm.llm import LiteLLMClient, ModelClient, ScriptedClient
+from sciswarm.llm import LiteLLMClient, ModelClient, ProviderGate, ScriptedClient, provider_of
 from sciswarm.run.config import ConfigError, SwarmConfig
 
 VISION_CLIENT = "(vision_model)"  # the clients key of a vision_model given as a LiteLLM string (not a name)
@@ -22,8 +23,33 @@ def check_api_keys(cfg: SwarmConfig) -> None:
             )
 
 
-def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ModelClient]:
-    semaphore = asyncio.Semaphore(cfg.flow.model_concurrency)
+class ProviderGates:
+    """The swarm's gate of each provider, made on first use with the `providers:` entry's bounds (default:
+    `flow.model_concurrency` calls at once, no rpm limit). ``log(level, text)`` gets each back-off's line."""
+
+    def __init__(self, cfg: SwarmConfig, log: Callable[[str, str], None] | None = None) -> None:
+        self._cfg, self._log = cfg, log
+        self.gates: dict[str, ProviderGate] = {}
+
+    def _paused(self, text: str) -> None:
+        if self._log is not None:
+            self._log("warning", text)
+
+    def of(self, model: str, api_base: str | None) -> ProviderGate:
+        name = provider_of(model, api_base)
+        if name not in self.gates:
+            limits = self._cfg.providers.get(name)
+            concurrency = (limits.max_concurrency if limits else None) or self._cfg.flow.model_concurrency
+            rpm = limits.rpm if limits else None
+            self.gates[name] = ProviderGate(name, max_concurrency=concurrency, rpm=rpm, on_pause=self._paused)
+        return self.gates[name]
+
+
+def build_clients(
+    cfg: SwarmConfig, ledger: Ledger, log: Callable[[str, str], None] | None = None
+) -> dict[str, ModelClient]:
+    """``log(level, text)``: where a provider's back-off is announced (the run's transcript)."""
+    gates = ProviderGates(cfg, log)
     clients: dict[str, ModelClient] = {}
     for name, spec in cfg.models.items():
         if spec.model == "scripted":
@@ -48,10 +74,11 @@ def build_clients(cfg: SwarmConfig, ledger: Ledger) -> dict[str, ModelClient]:
                 max_retries=spec.max_retries,
                 backoff_base_s=spec.backoff_base_s,
                 prompt_caching=spec.prompt_caching,
-                semaphore=semaphore,
+                gate=gates.of(spec.model, spec.api_base),
             )
     if cfg.vision_model and cfg.vision_model not in cfg.models:
-        clients[VISION_CLIENT] = LiteLLMClient(cfg.vision_model, ledger=ledger, semaphore=semaphore)
+        gate = gates.of(cfg.vision_model, None)
+        clients[VISION_CLIENT] = LiteLLMClient(cfg.vision_model, ledger=ledger, gate=gate)
     return clients
 
 
@@ -71,7 +98,12 @@ def describe_models(cfg: SwarmConfig) -> list[str]:
             )
         else:
             where = f" at {spec.api_base}" if spec.api_base else ""
-            lines.append(f"model '{name}': {spec.model}{where}")
+            lines.append(f"model '{name}': {spec.model}{where} ({bounds(cfg, spec.model, spec.api_base)})")
     if cfg.vision_model:
         lines.append(f"figures are looked at by vision_model {cfg.vision_model}")
     return lines
+
+
+def bounds(cfg: SwarmConfig, model: str, api_base: str | None) -> str:
+    """How a model's calls are bounded: its provider's concurrency and rpm."""
+    return ProviderGates(cfg).of(model, api_base).describe()

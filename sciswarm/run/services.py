@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sciswarm.events import SlotState
 from sciswarm.run.config import ConfigError, SwarmConfig
 from sciswarm.sandboxes.base import ReadOnlyMount, RunSpec, Sandbox, SandboxError
 from sciswarm.sandboxes.needs import Needs, UnmetNeeds
@@ -26,10 +27,14 @@ class TemplateNeedsError(ConfigError, UnmetNeeds):
 
 
 class Services:
-    def __init__(self, cfg: SwarmConfig, run_dir: Path, *, log: LogFn) -> None:
+    def __init__(
+        self, cfg: SwarmConfig, run_dir: Path, *, log: LogFn, trace: Callable[[SlotState], None] | None = None
+    ) -> None:
+        """``trace`` gets the sandbox's slot changes (a SlotState record each: the transcript)."""
         self.cfg = cfg
         self.run_dir = run_dir
         self._log = log
+        self._trace = trace
         self.template: Path | None = cfg.path(cfg.template) if cfg.template else None
         self._sandbox: Sandbox | None = None
         self._sandbox_lock = threading.Lock()
@@ -81,10 +86,10 @@ class Services:
                 if sc.gpus_per_run or sc.gpu_devices:
                     slots = GpuSlots(self._sandbox, sc.gpu_devices, sc.gpus_per_run)
                     self._sandbox = slots
-                    limit = sc.max_parallel_runs or slots.slots
+                    limit = min(sc.max_parallel_runs or slots.slots, slots.slots)  # a run waits only here
                 else:
                     limit = sc.max_parallel_runs or max(1, int((os.cpu_count() or 1) // sc.cpus))
-                self._sandbox = BoundedSandbox(self._sandbox, limit)
+                self._sandbox = BoundedSandbox(self._sandbox, limit, on_change=self._trace)
                 self._log("info", f"experiments run at most {limit} at a time")
             return self._sandbox
 
@@ -102,7 +107,9 @@ class Services:
             on_log=lambda lv, text: self._log(lv, text),
         )
         self._log("info", f"executor: ray at {self.cfg.executor.address}; runs use {sc.provider} on their node")
-        self._sandbox = BoundedSandbox(sandbox, sc.max_parallel_runs) if sc.max_parallel_runs else sandbox
+        self._sandbox = sandbox
+        if sc.max_parallel_runs:
+            self._sandbox = BoundedSandbox(sandbox, sc.max_parallel_runs, on_change=self._trace)
         return self._sandbox
 
     def run_spec(self, argv: list[str]) -> RunSpec:

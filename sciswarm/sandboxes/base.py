@@ -48,6 +48,15 @@ class RunSpec:
     max_log_bytes: int = 20_000_000
     mounts: tuple[ReadOnlyMount, ...] = ()
 
+    @property
+    def gpu_count(self) -> int:
+        """How many GPUs the spec asks for (device ids: their number; "all", which no config gives: one)."""
+        if isinstance(self.gpus, list):
+            return len(self.gpus)
+        if self.gpus == "all":
+            return 1
+        return max(0, int(self.gpus))
+
 
 @dataclass
 class RunResult:
@@ -61,6 +70,8 @@ class RunResult:
     stdout_log: Path | None = None
     stderr_log: Path | None = None
     error: str = ""  # a provider-level failure (e.g. GPU request impossible), not the command's
+    gpus: int | None = None  # the GPUs the run held (GpuSlots: its slot); None: the Lab counts the spec's request
+    gpu_ids: list[str] = field(default_factory=list)  # their device ids, when a GpuSlots pool handed them out
 
     @property
     def ok(self) -> bool:

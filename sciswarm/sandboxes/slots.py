@@ -3,14 +3,20 @@
 Wraps any Sandbox. With `devices=["0", "1"]` and one GPU per run, two experiments run at once,
 each with a different device; a third waits for a free slot. Without explicit devices the
 pool is `gpus_per_run` anonymous GPUs per run and runs are serialised on it.
+
+BoundedSandbox: at most N runs at once, reporting each change of its slots (a run queued, started, ended)
+as a SlotState record, which the live views show.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
+from sciswarm.events import SlotState
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, Sandbox
 
 
@@ -54,20 +60,45 @@ class GpuSlots:
         pool = self._pool()
         slot = await pool.get()
         try:
-            return await self.inner.run(workspace, self.spec_for(spec, slot), on_output=on_output, log_dir=log_dir)
+            result = await self.inner.run(workspace, self.spec_for(spec, slot), on_output=on_output, log_dir=log_dir)
         finally:
             pool.put_nowait(slot)
+        result.gpus, result.gpu_ids = len(slot) or self.per_run, list(slot)  # what the run held (GPU-hour budgets)
+        return result
 
 
 class BoundedSandbox:
-    """At most `limit` commands at once through the wrapped sandbox (CPU hosts: cores / cpus per run)."""
+    """At most `limit` commands at once through the wrapped sandbox (CPU hosts: cores / cpus per run; GPU
+    hosts: the GPU slots). ``on_change`` gets a SlotState whenever a run queues, starts or ends."""
 
-    def __init__(self, inner: Sandbox, limit: int) -> None:
+    def __init__(self, inner: Sandbox, limit: int, on_change: Callable[[SlotState], None] | None = None) -> None:
         self.inner = inner
         self.name = inner.name
         self.isolated = inner.isolated
         self.limit = max(1, limit)
+        self.on_change = on_change
+        self.busy = 0  # runs holding a slot
+        self.queued = 0  # runs waiting for one
         self._sem: asyncio.Semaphore | None = None
+
+    def _report(self, change: Literal["queued", "started", "ended"]) -> None:
+        if self.on_change is not None:
+            self.on_change(SlotState(change=change, busy=self.busy, limit=self.limit, queued=self.queued))
+
+    async def _acquire(self, sem: asyncio.Semaphore) -> None:
+        """A slot for one run: at once when one is free, else after waiting in the queue."""
+        if not sem.locked():
+            await sem.acquire()  # free: taken without suspending
+            return
+        self.queued += 1
+        self._report("queued")
+        try:
+            await sem.acquire()
+        except BaseException:  # cancelled while waiting: it leaves the queue without having run
+            self.queued -= 1
+            self._report("ended")
+            raise
+        self.queued -= 1
 
     async def run(
         self,
@@ -79,5 +110,12 @@ class BoundedSandbox:
     ) -> RunResult:
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.limit)
-        async with self._sem:
+        await self._acquire(self._sem)
+        self.busy += 1
+        self._report("started")
+        try:
             return await self.inner.run(workspace, spec, on_output=on_output, log_dir=log_dir)
+        finally:
+            self.busy -= 1
+            self._sem.release()
+            self._report("ended")

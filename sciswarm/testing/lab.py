@@ -14,22 +14,33 @@ from sciswarm.sandboxes.base import RunResult, RunSpec
 Experiment = Callable[[Path, list[str]], RunResult | int | Awaitable[RunResult | int]]
 
 
-def result(exit_code: int = 0, *, stderr: str = "", stdout: str = "", timed_out: bool = False) -> RunResult:
+def result(
+    exit_code: int = 0,
+    *,
+    stderr: str = "",
+    stdout: str = "",
+    timed_out: bool = False,
+    wall_s: float = 0.0,
+    gpus: int | None = None,
+) -> RunResult:
+    """A run's result as a sandbox would give it (``gpus``: what it held; None: the lab's spec decides)."""
     return RunResult(
         exit_code=exit_code,
         stdout_tail=stdout,
         stderr_tail=stderr,
         timed_out=timed_out,
         oom_killed=False,
-        wall_s=0.0,
+        wall_s=wall_s,
         files_produced=[],
+        gpus=gpus,
     )
 
 
 @dataclass
 class FakeLab(Lab):
     """``experiment(workspace, argv)`` plays the run: returns a RunResult or an exit code. ``runs`` keeps
-    every (argv, label) in order. Limits are those of a default RunSpec unless given."""
+    every (argv, label) in order. Limits are those of a default RunSpec unless given; a run holds the spec's GPUs
+    unless its result says otherwise."""
 
     experiment: Experiment = field(default=lambda workspace, argv: 0)
     spec: RunSpec = field(default_factory=lambda: RunSpec(argv=["python"]))
@@ -45,4 +56,7 @@ class FakeLab(Lab):
         out = self.experiment(workspace, list(argv))
         if inspect.isawaitable(out):
             out = await out
-        return out if isinstance(out, RunResult) else result(int(out))
+        done = out if isinstance(out, RunResult) else result(int(out))
+        if done.gpus is None:  # as the real Lab: the run held what its spec asked for
+            done.gpus = self.spec.gpu_count
+        return done

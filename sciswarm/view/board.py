@@ -57,6 +57,7 @@ class IdeaState:
     done_runs: list[int] = field(default_factory=list)  # experiments_done's runs (tree re-runs are on disk only)
     tree_good: int = 0
     tree_buggy: int = 0
+    tree_running: set[str] = field(default_factory=set)  # tree nodes whose run started and has not finished
     searched: list[tuple[str, float]] = field(default_factory=list)  # tree nodes' objective values (search runs)
     tokens: int = 0
     cost: float = 0.0
@@ -79,6 +80,7 @@ class Board:
         self.final: dict[str, dict[str, Any]] = {}  # the outcomes of the final run_status, once there
         self.status = ""
         self.slot_limit: int | None = None
+        self.slot_state: dict[str, int] | None = None  # the sandbox's latest slots record (busy, limit, queued)
         self.objective: dict[str, Any] = {}
         self.records = 0
         self.version = 0  # changes when the run-level part (slots, status) does
@@ -104,6 +106,10 @@ class Board:
             return
         if kind == "log" and (m := _SLOTS.search(str(rec.get("text", "")))):
             self.slot_limit = int(m.group(1))
+            self.version += 1
+            return
+        if kind == "slots":
+            self.slot_state = {k: int(rec.get(k) or 0) for k in ("busy", "limit", "queued")}
             self.version += 1
             return
         if kind == "start" and isinstance(rec.get("objective"), dict):
@@ -147,6 +153,11 @@ class Board:
             else:
                 idea.failed_attempts += 1
         elif kind == "tree_node":
+            node = str(rec.get("node") or "?")
+            if rec.get("status") == "running":
+                idea.tree_running.add(node)
+                return
+            idea.tree_running.discard(node)
             good = rec.get("status") == "good"
             idea.tree_good, idea.tree_buggy = idea.tree_good + good, idea.tree_buggy + (not good)
             if good and isinstance(rec.get("metric"), int | float):
@@ -203,7 +214,7 @@ class Board:
             "runs_failed": idea.failed_attempts,
             "in_flight": len(idea.pending),
             "best": best(runs, baseline or {}, self.objective, idea.searched),
-            "tree": {"good": idea.tree_good, "buggy": idea.tree_buggy} if idea.tree_good + idea.tree_buggy else None,
+            "tree": self._tree(idea),
             "tokens": idea.tokens,
             "cost": idea.cost,
             "calls": idea.calls,
@@ -217,9 +228,25 @@ class Board:
             "version": idea.version,
         }
 
+    def _tree(self, idea: IdeaState) -> dict[str, int] | None:
+        """The tree search's node counts; running: started, not finished, while the run goes on."""
+        running = len(idea.tree_running) if self.status in {"", "running"} else 0
+        if not idea.tree_good + idea.tree_buggy + running:
+            return None
+        return {"good": idea.tree_good, "buggy": idea.tree_buggy, "running": running}
+
     def slots(self) -> dict[str, Any]:
-        """Runs in flight (changed, not yet run) and, when the run logged its bound, slots busy/free and the
-        queue."""
+        """Slots busy/free and the queue, as the sandbox's latest slots record says. A transcript without one
+        (an older run): runs in flight (changed, not yet run) and, when the run logged its bound, inferred."""
+        if self.slot_state is not None:
+            busy, limit, queued = (self.slot_state[k] for k in ("busy", "limit", "queued"))
+            return {
+                "in_flight": busy + queued,
+                "limit": limit,
+                "busy": busy,
+                "free": max(0, limit - busy),
+                "queued": queued,
+            }
         in_flight = sum(len(i.pending) for i in self.ideas.values())
         out: dict[str, Any] = {"in_flight": in_flight, "limit": self.slot_limit}
         if self.slot_limit:

@@ -1,5 +1,5 @@
-"""Running totals of a transcript (tokens, dollars, calls, messages, each idea's last message, the status):
-the terminal's footer, ``watch`` and the browser's run list all count with this."""
+"""Running totals of a transcript (tokens, dollars, calls, messages, each idea's last message, the status, the
+experiment slots): the terminal's footer, ``watch`` and the browser's run list all count with this."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from sciswarm.events import TRACE_KINDS
+from sciswarm.view.render import summarize
 
 
 class Tally:
@@ -22,6 +23,7 @@ class Tally:
         self.ideas: dict[str, str] = {}  # idea_id -> last message kind
         self.status = "running"
         self.scripted = False
+        self.slots = ""  # the latest slots record's summary ("slots 2/4 busy, 3 queued")
 
     def add(self, rec: dict[str, Any]) -> None:
         kind = rec.get("kind")
@@ -32,6 +34,8 @@ class Tally:
             self.scripted = self.scripted or bool(rec.get("scripted"))
         elif kind == "run_status":
             self.status = str(rec.get("status"))
+        elif kind == "slots":
+            self.slots = summarize(rec)
         elif kind not in TRACE_KINDS:
             self.messages += 1
             idea = str(rec.get("idea_id", "swarm"))
@@ -45,6 +49,8 @@ class Tally:
             f"[bold]{self.status}[/] | {self.messages} messages | {self.calls} model calls{label} | "
             f"{self.tokens:,} tokens | ${self.cost:.4f}{elapsed}"
         )
+        if self.slots:
+            text.append(f" | {self.slots}")
         for idea, kind in self.ideas.items():
             text.append(f"\n  {idea}: last {kind}")
         return text

@@ -1,4 +1,5 @@
-"""Live terminal view (rich): who speaks, what, per-idea progress, tokens and cost so far."""
+"""Live terminal view (rich): who speaks, what, per-idea progress, the experiment slots ("slots 2/4 busy,
+3 queued", a line when they change), tokens and cost so far."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class LineFormatter:
     def __init__(self, show_output: bool = True) -> None:
         self._colors: dict[str, str] = {}
         self.show_output = show_output
+        self._slots = ""  # the slot line last shown
 
     def color(self, sender: str) -> str:
         if sender not in self._colors:
@@ -32,6 +34,8 @@ class LineFormatter:
         kind = str(rec.get("kind", "?"))
         if kind == "handled" or (kind == "output" and not self.show_output):
             return None
+        if kind == "slots":
+            return self._slot_line(rec)
         sender = str(rec.get("sender") or "swarm")
         idea = str(rec.get("idea_id", "swarm"))
         head = f"[dim]{clock(rec.get('ts'))}[/] [{self.color(sender)}]{escape(sender):>14}[/] "
@@ -47,6 +51,15 @@ class LineFormatter:
         if kind == "run_status":
             return Text.from_markup(f"{head}[bold]{body}[/]" + _outcome_lines(rec))
         return Text.from_markup(f"{head}{where}[bold]{escape(kind)}[/] {body}")
+
+    def _slot_line(self, rec: dict[str, Any]) -> Text | None:
+        """The slots' state when it differs from the last one shown."""
+        text = summarize(rec)
+        if text == self._slots:
+            return None
+        self._slots = text
+        style = "yellow" if rec.get("queued") else "cyan"
+        return Text.from_markup(f"[dim]{clock(rec.get('ts'))}[/] {'sandbox':>14} [{style}]{escape(text)}[/]")
 
 
 OUTCOME_STYLE = {"done": "green", "dropped": "yellow", "failed": "bold red", "unfinished": "yellow"}

@@ -64,6 +64,10 @@ async def test_crash_stderr_goes_back_to_the_coder_whose_fix_succeeds(swarm: Swa
     execs = out.of("sandbox_exec")
     assert [e["command"][-1] for e in execs] == ["--out_dir=run_0", "--out_dir=run_1", "--out_dir=run_1", "plot.py"]
     assert all(e["provider"] == "local" for e in execs)
+    # the lab's slots on the record: each run starts and ends (one after the other here: nothing queued)
+    slots = [(r["change"], r["busy"], r["queued"]) for r in out.of("slots")]
+    assert slots == [("started", 1, 0), ("ended", 0, 0)] * len(execs)
+    assert any("provider openai@http://127.0.0.1" in r["text"] for r in out.of("log"))  # each model's bounds
 
 
 @pytest.mark.slow

@@ -144,9 +144,17 @@ async def test_a_two_stage_tree_runs_nodes_in_parallel_and_reruns_each_best_with
     reruns = [r["command"] for r in execs if "--out_dir=run_2/seed_2" in r["command"]]
     assert reruns == [["python", "experiment.py", "--out_dir=run_2/seed_2"]]
     # typed transcript messages per node, the plan per stage, the writer's notes, then the usual figure stage
-    tree_nodes = out.of("tree_node")
+    started, tree_nodes = (
+        out.of("tree_node", status="running"),
+        [m for m in out.of("tree_node") if m["status"] != "running"],
+    )
     assert sorted(int(m["node"][1:]) for m in tree_nodes) == list(range(1, 13))
     assert {m["node"]: m["status"] for m in tree_nodes}["n2"] == "buggy"
+    # each node's start is a record of its own (watch and the viewer show it in flight), with its worker
+    assert sorted(int(m["node"][1:]) for m in started) == list(range(1, 13))
+    assert {m["node"]: m["worker"] for m in started}["n2"] == 2
+    order = [(m["node"], m["status"]) for m in out.of("tree_node")]
+    assert order[:2] == [("n1", "running"), ("n2", "running")]  # both in flight before either finished
     assert json.loads((idea / "plan.json").read_text())[0] == "tree search, stage implementation: Twice as large."
     notes = (idea / "notes.txt").read_text()
     assert (

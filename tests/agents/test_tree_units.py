@@ -24,6 +24,7 @@ from sciswarm.evidence.measurements import Measurement
 from sciswarm.evidence.report import selection_summary
 from sciswarm.evidence.tracing import result_sources, selected_sources, trace
 from sciswarm.llm import ChatMessage
+from sciswarm.sandboxes.base import RunResult, RunSpec
 from sciswarm.testing import FakeLab, make_context, result
 
 
@@ -178,7 +179,10 @@ async def test_at_most_workers_nodes_run_at_once(tmp_path: Path, workers: int | 
     data = json.loads((coder.ctx.folder.path / "tree.json").read_text())
     assert len(data["nodes"]) == 6 and [n["operator"] for n in data["nodes"][:3]] == ["draft"] * 3
     assert data["nodes"][3]["operator"] == "debug" and data["nodes"][3]["parent"] == "n3"
-    assert len(rec.of("tree_node")) == 6 and rec.of("experiments_done")[0].runs == [1]  # type: ignore[attr-defined]
+    statuses = [(m.node, m.status) for m in rec.of("tree_node")]  # type: ignore[attr-defined]
+    assert [s for _, s in statuses].count("running") == 6 and len(statuses) == 12  # a start and an end per node
+    assert all(statuses.index((n, "running")) < statuses.index((n, s)) for n, s in statuses if s != "running")
+    assert rec.of("experiments_done")[0].runs == [1]  # type: ignore[attr-defined]
     if workers == 3:  # n5 and n6 both doubled n2's divisor: an exact tie, which the judge breaks
         (stage,) = data["stages"]
         assert (stage["best"], stage["chosen_by"], stage["reason"]) == (
@@ -208,6 +212,48 @@ async def test_a_resumed_tree_reruns_no_finished_node(tmp_path: Path) -> None:
     assert any("resuming with 3 finished node(s); the interrupted step continues (n4 proposed)" in t for t in rec.logs)
     stage = json.loads(path.read_text())["stages"][0]
     assert stage["done"] and stage["best"] == "n4" and (coder.ctx.workspace / "run_1" / "final_info.json").exists()
+
+
+async def test_a_spent_gpu_hour_budget_starts_no_new_node_and_the_best_so_far_goes_on(tmp_path: Path) -> None:
+    toy = Toy()
+
+    async def half_hour_on_two_gpus(workspace: Path, argv: list[str]) -> RunResult:
+        out = await toy(workspace, argv)  # each run: 30 min on the spec's 2 GPUs = 1 GPU-hour
+        failed = isinstance(out, RunResult)
+        return result(1 if failed else 0, stderr=out.stderr_tail if failed else "", wall_s=1800.0)
+
+    lab = FakeLab(half_hour_on_two_gpus, spec=RunSpec(argv=["python"], gpus=2))
+    tree = {"stages": ["implementation", "tuning"], "nodes": {"implementation": 6, "tuning": 2}, "workers": 2}
+    coder, rec = tree_coder(tmp_path, lab, **tree, debug_prob=0.0, max_gpu_hours=2.5)
+    await coder.handle(NoveltyVerdict(verdict="novel"))
+    # step 1 (n1, n2) used 2 GPU-h: under budget; step 2 (n3, n4) ran to its end, then no new node started
+    labels = [label for _, label in lab.runs]
+    assert [x for x in labels if x.startswith("tree_")] == [
+        "tree_n1",
+        "tree_n2",
+        "tree_n3",
+        "tree_n4",
+        "tree_rerun_implementation",
+    ]
+    data = json.loads((coder.ctx.folder.path / "tree.json").read_text())
+    assert [(n["id"], n["gpus"], n["gpu_s"]) for n in data["nodes"]] == [(f"n{i}", 2, 3600.0) for i in range(1, 5)]
+    assert data["nodes"][2]["status"] == "buggy"  # the crashing draft held its GPUs all the same
+    (stage,) = data["stages"]  # tuning never started
+    assert (stage["name"], stage["best"], stage["nodes_tried"], stage["done"]) == ("implementation", "n4", 4, True)
+    why = "the GPU-hour budget (2.5 GPU-h) is spent: the node runs used 4 GPU-h"
+    assert data["stopped"] == f"{why}; stage implementation stopped after 4 of 6 nodes; stages not run: tuning"
+    warnings = [t for t in rec.logs if "GPU-hour budget" in t]
+    assert any(f"tree implementation: {why}; no new nodes start, the best so far is re-run" in t for t in warnings)
+    assert any(f"{why} after stage implementation; the best so far goes on to writing" in t for t in warnings)
+    assert rec.of("experiments_done")[0].runs == [1]  # type: ignore[attr-defined]
+    assert f"The search stopped before its node budgets: {why}" in coder.ctx.folder.notes()
+    finished = [m for m in rec.of("tree_node") if m.status != "running"]  # type: ignore[attr-defined]
+    assert [m.gpu_s for m in finished] == [3600.0] * 4  # type: ignore[attr-defined]
+
+
+def test_the_gpu_budget_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_gpu_hours"):
+        TreeParams(max_gpu_hours=0)
 
 
 # ---- the claims audit: search values are "selected" -------------------------------------------------------------
@@ -244,11 +290,25 @@ def test_a_number_matching_a_search_value_is_traced_as_selected_and_a_measured_o
     assert selected_sources(None) == []
 
 
+def test_the_number_of_nodes_tried_is_traced_to_the_tree_search() -> None:
+    tree = {**TREE, "stages": [{**TREE["stages"][0], "nodes_tried": 18, "rerun_seeds": 12}]}  # type: ignore[dict-item]
+    results = Results([Measurement(1, "toy", "score", (0.0625, 0.0725, 0.0825))])
+    sources = result_sources(results) + selected_sources(tree)
+    text = "We picked the best of 18 nodes and re-ran it with 12 fresh seeds; 19 nodes would be one more."
+    found = {n.text: trace(n, sources, results) for n in find_numbers(text)}
+    assert found["18"] is not None and (found["18"].kind, found["18"].label) == (
+        "setup",
+        "stage implementation: nodes tried",
+    )
+    assert found["12"] is not None and found["12"].label == "stage implementation: fresh seeds of the re-run"
+    assert found["19"] is None  # nothing of the search says 19
+
+
 def test_the_appendix_counts_selected_numbers_and_lists_both_values_per_stage() -> None:
     lines = selection_summary(TREE)
     assert lines == [
-        "Stage implementation (run_1): node n6 selected from 6 nodes by objective; score search value 0.0925 "
-        "(optimistic), re-run with 3 fresh seed(s): 0.0725 +/- 0.01."
+        "Stage implementation (run_1): node n6, selected from 6 nodes by the objective; search value of score 0.0925 "
+        "(optimistic); re-run with 3 fresh seeds: 0.0725 +/- 0.01."
     ]
     report = AuditReport(selection=lines)
     report.numbers.append(
@@ -257,5 +317,7 @@ def test_the_appendix_counts_selected_numbers_and_lists_both_values_per_stage() 
     counts = report.counts()
     assert counts["numbers_from_selected"] == 1
     tex = appendix(report)
-    assert "1 from selected" in tex and r"\paragraph{Selection.}" in tex and "0.0725 +/- 0.01" in tex
+    assert "1 from selected" in tex and r"\paragraph{Selection.}" in tex and r"0.0725~$\pm$~0.01." in tex
     assert selection_summary(None) == []
+    stopped = selection_summary({**TREE, "stopped": "the GPU-hour budget (2 GPU-h) is spent"})
+    assert stopped[1:] == ["The search stopped before its node budgets: the GPU-hour budget (2 GPU-h) is spent."]

@@ -73,6 +73,12 @@ def test_offline_demo_produces_runs_plots_pdf_and_reviews(demo: Path) -> None:
         for r in ("run_0", "run_1", "run_2")
     }
     assert results["run_1"] != results["run_0"] and results["run_2"] != results["run_0"]
+    # the template's baseline: every dataset, its metrics, the raw results, and it learned the data
+    assert set(results["run_0"]) == {"circle", "dino", "line", "moons"}
+    for metrics in results["run_0"].values():
+        assert {"training_time", "eval_loss", "inference_time", "kl_divergence"} <= set(metrics)
+        assert metrics["kl_divergence"] < 0.5
+    assert (ws / "run_0" / "all_results.npy").is_file()
     # the crash of run 2's first attempt was fed back and fixed
     assert '"attempt": 2' in transcript and "IndexError" in (idea / "notes.txt").read_text()
     assert {p.name for p in ws.glob("*.png")} >= {"train_loss.png", "generated_samples.png"}

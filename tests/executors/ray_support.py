@@ -113,6 +113,32 @@ def _teardown(ns_a: str, ns_b: str, veth: str) -> None:
         _sh("ip", "netns", "del", ns, check=False)
 
 
+NODE_FLAGS = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
+
+
+def join_namespaces(ns_a: str, ns_b: str, veth: str, peer: str) -> None:
+    """Two network namespaces joined by a veth pair (`veth` in ns_a at HEAD_IP, `peer` in ns_b at WORKER_IP)."""
+    for ns in (ns_a, ns_b):
+        _sh("ip", "netns", "add", ns)
+    _sh("ip", "link", "add", veth, "type", "veth", "peer", "name", peer)
+    _sh("ip", "link", "set", veth, "netns", ns_a)
+    _sh("ip", "link", "set", peer, "netns", ns_b)
+    for ns, dev, ip in ((ns_a, veth, HEAD_IP), (ns_b, peer, WORKER_IP)):
+        _sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", dev)
+        _sh("ip", "-n", ns, "link", "set", dev, "up")
+        _sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+
+def start_head(ns: str) -> None:
+    _sh("ip", "netns", "exec", ns, RAY, "start", "--head", f"--node-ip-address={HEAD_IP}", f"--port={PORT}",
+        "--include-dashboard=false", *NODE_FLAGS, timeout=90, env=_ray_env())  # fmt: skip
+
+
+def start_worker(ns: str, resources: str = '{"node_b": 1}') -> None:
+    _sh("ip", "netns", "exec", ns, RAY, "start", f"--address={HEAD_IP}:{PORT}", f"--node-ip-address={WORKER_IP}",
+        f"--resources={resources}", *NODE_FLAGS, timeout=90, env=_ray_env())  # fmt: skip
+
+
 def _wait_nodes(ns: str, want: int, timeout: float) -> None:
     script = (
         "import ray,sys,time; ray.init(address=sys.argv[1], log_to_driver=False); "

@@ -55,3 +55,34 @@ async def test_bounded_sandbox_limits_parallel_runs(tmp_path: Path) -> None:
     bounded = BoundedSandbox(inner, 1)
     await asyncio.gather(*[bounded.run(tmp_path, RunSpec(argv=["x"])) for _ in range(3)])
     assert inner.peak == 1 and len(inner.specs) == 3
+
+
+async def test_a_run_reports_the_gpus_it_held_and_the_lab_records_them(tmp_path: Path) -> None:
+    from sciswarm.agents.ports import IdeaFolder, Lab, Thread
+    from sciswarm.events import SandboxExec, Trace
+
+    slots = GpuSlots(Recorder(), ["0", "1", "2", "3"], gpus_per_run=2)
+    held = await asyncio.gather(*[slots.run(tmp_path, RunSpec(argv=["x"])) for _ in range(2)])
+    assert sorted((r.gpus, tuple(r.gpu_ids)) for r in held) == [(2, ("0", "1")), (2, ("2", "3"))]
+    anonymous = await GpuSlots(Recorder(), None, gpus_per_run=3).run(tmp_path, RunSpec(argv=["x"]))
+    assert (anonymous.gpus, anonymous.gpu_ids) == (3, [])
+
+    traces: list[Trace] = []
+
+    async def publish(message: object) -> None:
+        raise AssertionError("a run publishes nothing")
+
+    thread = Thread(run_id="r", idea_id="i", role="coder", publish=publish, record=traces.append)  # type: ignore[arg-type]
+    folder = IdeaFolder(tmp_path, "i")
+    (tmp_path / "ws").mkdir()
+    for sandbox, gpus, expected in (
+        (GpuSlots(Recorder(), ["0", "1"], gpus_per_run=2), 0, (2, ["0", "1"])),  # GPU slots in front: the slot
+        (Recorder(), 1, (1, [])),  # no slots (e.g. the Ray executor): what the spec asked for
+        (Recorder(), 0, (0, [])),
+    ):
+        lab = Lab(lambda s=sandbox: s, lambda argv, g=gpus: RunSpec(argv=argv, gpus=g), thread, folder)  # type: ignore[misc]
+        result = await lab.run(tmp_path / "ws", ["python", "x.py"], label="t")
+        exec_ = traces[-1]
+        assert isinstance(exec_, SandboxExec) and (result.gpus, result.gpu_ids) == expected
+        assert (exec_.gpus, exec_.gpu_ids) == expected
+    assert "on GPU 0,1" in traces[0].summary()

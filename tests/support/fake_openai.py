@@ -3,11 +3,14 @@
 Each queued item is one HTTP response:
   {"content": "text"}                     a normal completion
   {"status": 429}                         an error status (body in OpenAI's error shape)
+  {"headers": {"Retry-After": "1"}, ...}  extra response headers
   {"stream": ["chunk", ...]}              server-sent events (used when the request asks stream)
   {"tool_calls": [{"name": n, "arguments": "{...}"}]}
   {"delay": seconds, ...}                 sleep first (for timeouts)
   {"match": "text", ...}                  only for a request whose messages contain "text"
 When the queue is empty the server answers 500, so a test never hangs on a missing reply.
+``arrived[i]`` is when ``requests[i]`` came (time.monotonic), ``answered`` each response's (time, status) as it
+went out, ``max_in_flight`` the most requests the server was handling at once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.queue: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        self.arrived: list[float] = []
+        self.answered: list[tuple[float, int]] = []
+        self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -64,7 +70,17 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
                     fake.requests.append(body)
-                item = fake._next(body)
+                    fake.arrived.append(time.monotonic())
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._answer(body, fake._next(body))
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any], item: dict[str, Any]) -> None:
+                self._extra_headers = dict(item.get("headers") or {})
                 if item.get("delay"):
                     time.sleep(float(item["delay"]))
                 status = int(item.get("status", 200))
@@ -113,9 +129,7 @@ class FakeOpenAI:
                 )
 
             def _stream(self, body: dict[str, Any], item: dict[str, Any]) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
+                self._start(200, "text/event-stream")
                 chunks = item.get("stream") or [item.get("content", "")]
                 for i, text in enumerate(chunks):
                     delta = {"role": "assistant", "content": text} if i == 0 else {"content": text}
@@ -160,10 +174,18 @@ class FakeOpenAI:
 
             def _json(self, status: int, data: dict[str, Any]) -> None:
                 raw = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
+                self._start(status, "application/json", len(raw))
                 self.wfile.write(raw)
+
+            def _start(self, status: int, content_type: str, length: int | None = None) -> None:
+                with fake._lock:
+                    fake.answered.append((time.monotonic(), status))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                if length is not None:
+                    self.send_header("Content-Length", str(length))
+                for name, value in self._extra_headers.items():
+                    self.send_header(name, str(value))
+                self.end_headers()
 
         return Handler

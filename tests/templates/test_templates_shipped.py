@@ -44,7 +44,7 @@ def test_diffusion_helper_is_an_extra_file() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", ["grokking"])  # 2d_diffusion's baseline: the offline demo's run_0 (tests/e2e)
 def test_real_template_baseline_end_to_end(name: str, open_dir: Path) -> None:
     report = check_template(TEMPLATES / name, run_baseline=True, timeout_s=300, workspace=open_dir / "ws")
     assert report.ok, report.errors

@@ -124,7 +124,7 @@ def test_a_tree_search_idea(run_dir: Path) -> None:
         board.add(rec)
     board.objective = {"metric": "accuracy", "direction": "max", "datasets": "mean"}  # what RunState finds
     card = board.card("a", means(BASELINE))
-    assert card["stage"] == "experiments" and card["tree"] == {"good": 2, "buggy": 1}
+    assert card["stage"] == "experiments" and card["tree"] == {"good": 2, "buggy": 1, "running": 0}
     # no run measured yet: the best node's search value, marked as such
     assert (card["best"]["source"], card["best"]["node"], card["best"]["value"]) == ("search", "n3", 0.66)
     measured = board.card("a", means(BASELINE), disk={1: {"toy": {"accuracy": 0.63}}})["best"]

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline import new_run, revised, stage, status, tree_search
+from pipeline import new_run, revised, stage, status, tree_search, written
 from web_support import T0, append, chromium, expect
 
+from sciswarm.agents.tree.nodes import RUNNING, Node, Tree
+from sciswarm.events import TreeNode
 from sciswarm.view.web import ViewerServer
 
 pytestmark = pytest.mark.browser
@@ -135,6 +137,14 @@ def test_the_experiment_tree_on_an_idea_page(runs: Path, shots: Path) -> None:
         expect(page.locator("#idea-stage")).to_have_text("novelty")
         expect(page.locator("#idea-tree")).to_have_count(1)
         expect(page.locator("#tree")).to_have_count(0)  # no tree yet
+        # the first node's run starts: tree.json and a running TreeNode say so, and the page draws it in flight
+        (run_dir / "ideas" / idea).mkdir(parents=True, exist_ok=True)
+        Tree(nodes=[Node("n1", "implementation", "draft", status=RUNNING, worker=1)]).save(
+            run_dir / "ideas" / idea / "tree.json"
+        )
+        start = TreeNode(node="n1", stage="implementation", operator="draft", status="running", worker=1)
+        append(run_dir, written(start, RUN, idea, "coder", T0 + 1.5))
+        expect(page.locator('#tree .node.st-running[data-node="n1"]')).to_contain_text("running")
         append(run_dir, *tree_search(run_dir, idea, T0 + 2))  # the search's nodes arrive while the page is open
         nodes = page.locator("#tree .node")
         expect(nodes).to_have_count(3)

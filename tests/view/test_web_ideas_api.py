@@ -137,7 +137,7 @@ def test_a_tree_search_idea_page(server: ViewerServer, runs: Path) -> None:
     assert node["texts"]["stderr"].endswith("KeyError: 'smooth'\n")  # the lab's logs/<label>/ of the node's run
     assert node["texts"]["diff"].startswith("-loss") and node["texts"]["error"] == "KeyError: 'smooth'"
     card = get_json(server.url + f"api/runs/{RUN}/board")["ideas"][0]
-    assert card["tree"] == {"good": 2, "buggy": 1}
+    assert card["tree"] == {"good": 2, "buggy": 1, "running": 0}
     assert (card["best"]["source"], card["best"]["run"], card["best"]["value"]) == ("run", 1, 0.63)  # the re-run
 
 

@@ -147,4 +147,4 @@ def test_fifty_ideas_and_100k_lines_paint_and_update_within_a_second(runs: Path,
     assert figures["first_paint_page_s"] < 1.0, figures
     assert figures["live_update_s"] < 1.0, figures
     assert figures["reload_page_s"] < 1.0 and figures["board_request_s"] < 0.1, figures
-    assert figures["cold_first_paint_page_s"] < 2.0, figures  # one read of the 100k lines first (~0.25 s), then as above
+    assert figures["cold_first_paint_page_s"] < 2.0, figures  # one read of 100k lines (~0.25 s) first

@@ -31,6 +31,8 @@ def journal(tree: Tree) -> str:
         out.append(f"Objective: {metric}, {tree.objective.get('direction')} (chosen by code).")
     else:
         out.append("No objective: a model judge chose each stage's best node.")
+    if tree.stopped:
+        out.append(f"The search stopped before its node budgets: {tree.stopped}; the best so far was re-run.")
     for rec in tree.stages:
         nodes = tree.of_stage(rec.name)
         ops = Counter(n.operator for n in nodes)

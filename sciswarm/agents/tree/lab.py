@@ -38,13 +38,16 @@ async def run_node(
     ctx: RoleContext[Any], node: Node, folder: Path, *, run: int, seed: int, objective: Objective | None
 ) -> None:
     """One sandboxed run of the node's folder with ``SCISWARM_SEED=seed``; sets status, results, metric,
-    error, timing. Good: it exited 0, wrote a valid final_info.json and (with an objective) its metric."""
+    error, timing and the GPUs the run held (``gpu_s``: GPUs x wall seconds). Good: it exited 0, wrote a valid
+    final_info.json and (with an objective) its metric."""
     out = f"run_{run}"
     shutil.rmtree(folder / out, ignore_errors=True)  # a resumed node's interrupted run left partial outputs
     argv = ["python", "experiment.py", f"--out_dir={out}", *([f"--seed={seed}"] if takes_seed(folder) else [])]
     node.started = time.time()
     res = await ctx.lab.run(folder, argv, label=node.label, seed=seed)
     node.finished, node.wall_s = time.time(), res.wall_s
+    node.gpus, node.slot = res.gpus or 0, ",".join(res.gpu_ids)
+    node.gpu_s = node.gpus * res.wall_s
     if not res.ok:
         limits = ctx.lab.limits(["python"])
         node.status, node.error = BUGGY, describe_failure(res, limits.timeout_s, limits.memory_mb, 2000)

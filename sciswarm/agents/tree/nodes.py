@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PENDING, GOOD, BUGGY = "pending", "good", "buggy"
+PENDING, RUNNING, GOOD, BUGGY = "pending", "running", "good", "buggy"
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Node:
     operator: str  # draft | debug | improve
     parent: str | None = None
     plan: str = ""
-    status: str = PENDING  # pending (not run yet) | good | buggy
+    status: str = PENDING  # pending (not run yet) | running (handed to the lab) | good | buggy
     metric: float | None = None  # the objective's value on the search run (None without an objective)
     results: dict[str, dict[str, float]] = field(default_factory=dict)  # means per dataset and metric
     analysis: str = ""
@@ -34,6 +35,9 @@ class Node:
     finished: float = 0.0
     label: str = ""  # the lab label: logs/<label>/
     worker: int = 0  # its place in the step's batch (the lab's sandbox bounds which slot it gets)
+    slot: str = ""  # the GPU device ids its run held ("0", "2,3"), when the lab's GPU slots handed them out
+    gpus: int = 0  # the GPUs its run held
+    gpu_s: float = 0.0  # GPU-seconds of its run: gpus x wall seconds (what max_gpu_hours counts)
     debug_depth: int = 0  # debug nodes in a row ending here
     edit_mode: str = ""  # edits | whole_file | none
     diff: str = ""  # unified diff of the editable files against the parent (drafts: against the template)
@@ -74,6 +78,7 @@ class Tree:
     stages: list[StageRecord] = field(default_factory=list)
     calls: int = 0  # the model calls the tree had made when it was last saved (a resumed scripted model skips them)
     picks: dict[str, dict[str, str]] = field(default_factory=dict)  # the judge's picks: "n1,n2" -> node, by, reason
+    stopped: str = ""  # why the search stopped before its node budgets (a wall-clock or GPU-hour budget spent)
 
     def node(self, node_id: str | None) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -86,6 +91,10 @@ class Tree:
 
     def parents(self) -> set[str]:
         return {n.parent for n in self.nodes if n.parent}
+
+    def gpu_s(self) -> float:
+        """The GPU-seconds of every node run so far."""
+        return math.fsum(n.gpu_s for n in self.nodes)
 
     def next_id(self) -> str:
         numbers = [int(n.id[1:]) for n in self.nodes if n.id[1:].isdigit()]
@@ -111,6 +120,7 @@ class Tree:
             stages=[pick(StageRecord, s) for s in data.get("stages", [])],
             calls=int(data.get("calls", 0)),
             picks=dict(data.get("picks") or {}),
+            stopped=str(data.get("stopped") or ""),
         )
 
     def save(self, path: Path) -> None:

@@ -49,6 +49,9 @@ class TreeParams(BaseModel):
     objective: Objective | None = Field(default=None, description="default: the template's prompt.json objective")
     analyse: bool = Field(default=True, description="a short model analysis of every node (for the judge, notes)")
     max_wall_s: float | None = Field(default=None, gt=0, description="wall-clock budget of the whole tree")
+    max_gpu_hours: float | None = Field(
+        default=None, gt=0, description="GPU-hour budget of the tree's node runs (GPUs held x wall time of each run)"
+    )
 
     @field_validator("stages")
     @classmethod

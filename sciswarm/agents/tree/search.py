@@ -5,13 +5,16 @@ best node. A stage runs in steps: each step picks up to ``workers`` nodes by the
 model for each node's change one after the other (so scripted models stay deterministic), runs the nodes
 concurrently in their own folders through the lab (whose sandbox bounds them further: parallel runs, GPU
 slots), then asks for each node's analysis. The stage's best node (objective: code; else the judge) is re-run
-with fresh seeds into ``workspace/run_<k>``. Everything is kept in ``tree.json`` after every proposal, run and
-analysis, so a resumed coder continues the tree where it stopped: the interrupted step goes on with the nodes it had
-picked (a node already proposed is not asked for again, a node whose run finished is not run again) and no finished
-node is re-run. The tree also keeps how many model calls it had made; a resumed tree on a scripted model skips
-that many replies, so that the replies line up with the calls still to make (the calls of a tree are in a
-deterministic order: picks, proposals and analyses in node order; the judge's picks are kept in tree.json).
-At the end the coder edits plot.py and publishes ExperimentsDone, as the linear strategy does.
+with fresh seeds into ``workspace/run_<k>``. Everything is kept in ``tree.json`` after every proposal, run start
+(status ``running``, also a TreeNode message), run and analysis, so a resumed coder continues the tree where it
+stopped: the interrupted step goes on with the nodes it had picked (a node already proposed is not asked for
+again, a node whose run finished is not run again, a ``running`` one runs again) and no finished node is re-run.
+The tree also keeps how many model calls it had made; a resumed tree on a scripted model skips that many replies,
+so that the replies line up with the calls still to make (the calls of a tree are in a deterministic order:
+picks, proposals and analyses in node order; the judge's picks are kept in tree.json).
+A spent budget (``max_wall_s``, ``max_gpu_hours``: GPUs held x wall time of the node runs) starts no new node;
+the running ones finish, the best so far is re-run and goes on to writing. At the end the coder edits plot.py and
+publishes ExperimentsDone, as the linear strategy does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING
 from sciswarm.agents.results import compact, finished_runs, read_results
 from sciswarm.agents.tree.journal import journal
 from sciswarm.agents.tree.lab import ensure_baseline, lab_slots, run_node
-from sciswarm.agents.tree.nodes import GOOD, Node, StageRecord, Tree
+from sciswarm.agents.tree.nodes import GOOD, PENDING, RUNNING, Node, StageRecord, Tree
 from sciswarm.agents.tree.objective import resolve_objective
 from sciswarm.agents.tree.operators import Brief, analyse, propose
 from sciswarm.agents.tree.policy import choose, rng_for
@@ -79,8 +82,14 @@ class TreeSearch:
             self.ctx.log(f"tree search: skipping the {tree.calls} scripted replies the tree consumed before")
         self._calls_before, self._counted = tree.calls, self._handler_calls()
 
-    def _out_of_time(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
+    def _spent(self, tree: Tree) -> str:
+        """Why no new node may start (a budget of the tree is spent), or "" while they may."""
+        tp = self.params
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return f"the wall-clock budget ({tp.max_wall_s:g} s) is spent"
+        if tp.max_gpu_hours is not None and (used := tree.gpu_s() / 3600) >= tp.max_gpu_hours:
+            return f"the GPU-hour budget ({tp.max_gpu_hours:g} GPU-h) is spent: the node runs used {used:.3g} GPU-h"
+        return ""
 
     async def run(self, parent: Message) -> None:
         ctx, tp = self.ctx, self.params
@@ -90,11 +99,18 @@ class TreeSearch:
         self.selector.picks = tree.picks
         self._skip_consumed(tree)
         self._resume(tree)
+        if tree.stopped and not self._spent(tree):  # resumed with budget again (a fresh wall clock): it goes on
+            tree.stopped = ""
         slots = lab_slots(ctx.lab)
         self.workers = tp.workers or slots or 1
         source = "configured" if tp.workers else ("the lab's slots" if slots else "default")
         what = self.objective.describe() if self.objective else "none: the judge decides"
-        ctx.log(f"tree search: stages {', '.join(tp.stages)}; {self.workers} worker(s) ({source}); objective: {what}")
+        budgets = [f"{tp.max_wall_s:g} s wall clock"] if tp.max_wall_s else []
+        budgets += [f"{tp.max_gpu_hours:g} GPU-h of node runs"] if tp.max_gpu_hours else []
+        ctx.log(
+            f"tree search: stages {', '.join(tp.stages)}; {self.workers} worker(s) ({source}); objective: {what}"
+            + (f"; budget: {', '.join(budgets)}" if budgets else "")
+        )
         if not ctx.folder.plan():
             plan = [f"tree search, stage {s}: {ctx.prompts.render(f'tree_goal_{s}')}" for s in tp.stages]
             ctx.folder.write_plan(plan)
@@ -113,10 +129,10 @@ class TreeSearch:
             if rec.best is None:
                 ctx.log(f"tree search: stage {name} has no good node; the later stages are skipped", "warning")
                 break
-            if self._out_of_time():
-                ctx.log(
-                    f"tree search: the wall-clock budget ({tp.max_wall_s:g} s) is spent after stage {name}", "warning"
-                )
+            if k < len(tp.stages) and (why := self._spent(tree)):
+                tree.stopped = f"{tree.stopped or why}; stages not run: {', '.join(tp.stages[k:])}"
+                self._save(tree)
+                ctx.log(f"tree search: {why} after stage {name}; the best so far goes on to writing", "warning")
                 break
         await self._wrap_up(tree, parent)
 
@@ -128,6 +144,8 @@ class TreeSearch:
         step = [n for n in tree.nodes if not (n.published and n.done)]
         for node in step:
             node.published = False
+            if node.status == RUNNING:  # its run was cut off with the process that ran it: it runs again
+                node.status = PENDING
             if not node.proposed:
                 shutil.rmtree(self._folder(node), ignore_errors=True)
         if step:
@@ -159,8 +177,10 @@ class TreeSearch:
         if interrupted:  # a resumed tree: the step the coder was in when it stopped
             await self._step(tree, rec, interrupted, parent)
         while len(tree.of_stage(rec.name)) < budget:
-            if self._out_of_time():
-                self.ctx.log(f"tree {rec.name}: out of wall-clock budget; no new nodes", "warning")
+            if why := self._spent(tree):
+                tree.stopped = f"{why}; stage {rec.name} stopped after {len(tree.of_stage(rec.name))} of {budget} nodes"
+                self._save(tree)
+                self.ctx.log(f"tree {rec.name}: {why}; no new nodes start, the best so far is re-run", "warning")
                 return
             batch = await self._pick(tree, rec, min(self.workers, budget - len(tree.of_stage(rec.name))))
             await self._step(tree, rec, batch, parent)
@@ -208,6 +228,9 @@ class TreeSearch:
             self._save(tree)
 
         async def one(node: Node) -> None:
+            node.status, node.started = RUNNING, time.time()  # in flight: tree.json and the transcript say so
+            self._save(tree)
+            await self.ctx.publish(self._message(node), parent=parent)
             await run_node(
                 self.ctx, node, self._folder(node), run=rec.run, seed=tree.search_seed, objective=self.objective
             )
@@ -218,21 +241,26 @@ class TreeSearch:
             if self.params.analyse and not node.analysis:
                 await analyse(self.ctx, brief, node)
                 self._save(tree)
-            await self.ctx.publish(
-                TreeNode(
-                    node=node.id,
-                    parent=node.parent,
-                    stage=node.stage,
-                    operator=node.operator,
-                    status="good" if node.status == GOOD else "buggy",
-                    metric=node.metric,
-                    wall_s=node.wall_s,
-                    label=node.label,
-                ),
-                parent=parent,
-            )
+            await self.ctx.publish(self._message(node), parent=parent)
             node.published = True
             self._save(tree)
+
+    @staticmethod
+    def _message(node: Node) -> TreeNode:
+        """The node's TreeNode: ``running`` while its run is in flight, else finished (good or buggy)."""
+        return TreeNode(
+            node=node.id,
+            parent=node.parent,
+            stage=node.stage,
+            operator=node.operator,
+            status="running" if node.status == RUNNING else "good" if node.status == GOOD else "buggy",
+            metric=node.metric,
+            wall_s=node.wall_s,
+            label=node.label,
+            worker=node.worker,
+            slot=node.slot,
+            gpu_s=node.gpu_s,
+        )
 
     async def _select(self, tree: Tree, rec: StageRecord, previous: StageRecord | None) -> None:
         ctx, seeds = self.ctx, self.params.seeds_for_rerun

@@ -3,7 +3,9 @@ through the run's Ledger, and ``chat_client`` that picks it (or the text-only cl
 
 Every attempt is one ledger record under the client's call context (role, idea, stage), so an agent's model
 calls appear in the transcript as ``model_call`` records of its role, with tokens and cost; budgets apply.
-Transient errors are retried with bounded, jittered backoff; a failure for good is a ``ModelCallError``.
+Every request goes through the provider's gate it shares with the role's own client (``llm/gate.py``:
+concurrency, requests per minute, a 429 pausing every caller). Transient errors are retried with bounded,
+jittered backoff; a failure for good is a ``ModelCallError``.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from sciswarm.interop.agentchat.messages import (
 )
 from sciswarm.interop.agentchat.text_client import TextChatClient
 from sciswarm.ledger import CallContext, Ledger
-from sciswarm.llm import LiteLLMClient, ModelCallError, ModelHandle, Usage, count_tokens, is_transient
+from sciswarm.llm import LiteLLMClient, ModelCallError, ModelHandle, ProviderGate, Usage, count_tokens
 from sciswarm.llm.litellm_client import (
-    backoff_s,
     check_guards,
     cost_usd,
+    default_gate,
     litellm_module,
     mark_stable_prefix,
+    retry_after_failure,
     supports_cache_control,
     usage_of,
 )
@@ -66,7 +69,7 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         max_retries: int = 4,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 30.0,
-        semaphore: asyncio.Semaphore | None = None,
+        gate: ProviderGate | None = None,
         prompt_caching: bool = True,
         vision: bool = False,
     ) -> None:
@@ -77,7 +80,7 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         self._settings["temperature"] = temperature
         self._timeout_s, self._max_retries = timeout_s, max_retries
         self._backoff_base_s, self._backoff_max_s = backoff_base_s, backoff_max_s
-        self._semaphore = semaphore or asyncio.Semaphore(8)
+        self._gate = gate or default_gate(model, api_base)
         self._prompt_caching = prompt_caching
 
     @classmethod
@@ -89,7 +92,7 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         context: CallContext | None = None,
         temperature: float | None = None,
     ) -> LiteLLMChatClient:
-        """The same model, endpoint, key, limits and concurrency bound as ``client``."""
+        """The same model, endpoint, key, limits and provider gate as ``client``."""
         return cls(
             client.model,
             ledger=ledger or client.ledger,
@@ -102,10 +105,15 @@ class LiteLLMChatClient(Metered, ChatClientBase):
             max_retries=client.max_retries,
             backoff_base_s=client.backoff_base_s,
             backoff_max_s=client.backoff_max_s,
-            semaphore=client.semaphore,
+            gate=client.gate,
             prompt_caching=client.prompt_caching,
             vision=client.vision,
         )
+
+    @property
+    def gate(self) -> ProviderGate:
+        """The provider's gate, shared with the sciswarm client this one was made from."""
+        return self._gate
 
     # ---- one request ---------------------------------------------------------------------------------
     def request(
@@ -146,17 +154,19 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         """Record the failed attempt; wait before the next one, or raise ModelCallError after the last."""
         with calling_as(self.context):
             self._failed(exc, started, attempt=attempt)
-        if may_retry and is_transient(exc) and attempt <= self._max_retries:
-            await asyncio.sleep(backoff_s(attempt, self._backoff_base_s, self._backoff_max_s))
+        retries = self._max_retries if may_retry else 0
+        again = await retry_after_failure(
+            exc, attempt, self._gate, retries=retries, base_s=self._backoff_base_s, max_s=self._backoff_max_s
+        )
+        if again:
             return
         raise ModelCallError(f"{self.model}: {type(exc).__name__}: {exc}") from exc
 
     async def _send(self, kw: dict[str, Any], cancellation_token: CancellationToken | None) -> Any:
-        async with self._semaphore:
-            call = asyncio.ensure_future(litellm_module().acompletion(**kw))
-            if cancellation_token is not None:
-                cancellation_token.link_future(call)
-            return await call
+        call = asyncio.ensure_future(litellm_module().acompletion(**kw))
+        if cancellation_token is not None:
+            cancellation_token.link_future(call)
+        return await call
 
     # ---- ChatCompletionClient ------------------------------------------------------------------------
     async def create(
@@ -173,11 +183,15 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         attempt = 0
         while True:
             attempt += 1
-            started = self._start()
-            try:
-                resp = await self._send(kw, cancellation_token)
-            except Exception as exc:
-                await self._after_failure(exc, started, attempt)
+            failure: Exception | None = None
+            async with self._gate.turn():
+                started = self._start()
+                try:
+                    resp = await self._send(kw, cancellation_token)
+                except Exception as exc:
+                    failure = exc
+            if failure is not None:
+                await self._after_failure(failure, started, attempt)
                 continue
             usage = usage_of(getattr(resp, "usage", None))
             self._done(usage, started, attempt)
@@ -231,11 +245,11 @@ class LiteLLMChatClient(Metered, ChatClientBase):
         attempt = 0
         while True:
             attempt += 1
-            started = self._start()
             parts: list[str] = []
-            usage, finish = Usage(), None
-            try:
-                async with self._semaphore:
+            usage, finish, failure = Usage(), None, None
+            async with self._gate.turn():
+                started = self._start()
+                try:
                     async for chunk in await litellm_module().acompletion(**kw):
                         if getattr(chunk, "usage", None):
                             usage = usage_of(chunk.usage)
@@ -246,8 +260,10 @@ class LiteLLMChatClient(Metered, ChatClientBase):
                         if text:
                             parts.append(text)
                             yield text
-            except Exception as exc:
-                await self._after_failure(exc, started, attempt, may_retry=not parts)  # never re-stream text
+                except Exception as exc:
+                    failure = exc
+            if failure is not None:
+                await self._after_failure(failure, started, attempt, may_retry=not parts)  # never re-stream text
                 continue
             text_all = "".join(parts)
             if not usage.completion_tokens:

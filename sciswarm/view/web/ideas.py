@@ -151,9 +151,10 @@ def _tree_data(idea_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | 
     ]
 
 
-def tree(idea_dir: Path) -> dict[str, Any] | None:
+def tree(idea_dir: Path, *, live: bool = True) -> dict[str, Any] | None:
     """tree.json (the tree search's, see agents/tree/nodes.py): its nodes (id, parent, stage, operator, status,
-    metric, ...), the stages' records (best node, search value against the re-run's), the objective."""
+    metric, ...), the stages' records (best node, search value against the re-run's), the objective. A node
+    ``running`` in a run that has ended (``live`` False) is shown as ``interrupted``: its run never finished."""
     found = _tree_data(idea_dir)
     if found is None:
         return None
@@ -164,6 +165,8 @@ def tree(idea_dir: Path) -> dict[str, Any] | None:
         slim["id"] = str(node["id"])
         slim["parent"] = None if node.get("parent") in (None, "") else str(node["parent"])
         slim["metric"] = node.get("metric")
+        if not live and slim.get("status") == "running":
+            slim["status"] = "interrupted"
         slim["texts"] = [k for k in TREE_TEXT_KEYS if node.get(k) or node.get(f"{k}_path")]
         if node.get("label"):
             slim["texts"].append("logs")
@@ -216,7 +219,7 @@ def idea_detail(state: RunState, run_dir: Path, idea_id: str) -> dict[str, Any] 
     idea = last("idea") or {}
     if not idea and isinstance(spec := _load(idea_dir / "idea.json"), dict):
         idea = {"name": spec.get("Name"), "title": spec.get("Title"), "experiment": spec.get("Experiment")}
-    drawn_tree = tree(idea_dir)
+    drawn_tree = tree(idea_dir, live=state.board.status in {"", "running"})
     runs = runs_table(records, idea_dir / "workspace", (drawn_tree or {}).get("stages"))
     objective = (drawn_tree or {}).get("objective") or state.board.objective
     if objective and objective.get("metric") in runs["lower_is_better"] and objective.get("direction"):

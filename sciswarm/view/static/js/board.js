@@ -59,7 +59,7 @@ function fillRow(tr, card) {
     el("b", { class: "ok", text: `✓ ${card.runs_done}`, title: "runs done" }), " ",
     el("b", { class: card.runs_failed ? "bad" : "zero", text: `✗ ${card.runs_failed}`, title: "failed attempts" }),
     card.in_flight ? el("span", { class: "flight", text: ` ⟳ ${card.in_flight}`, title: "runs in flight" }) : null,
-    card.tree ? el("div", { class: "tree-count", text: `tree: ${card.tree.good} good · ${card.tree.buggy} buggy`, title: "tree-search nodes" }) : null);
+    card.tree ? el("div", { class: "tree-count", text: `tree: ${card.tree.good} good · ${card.tree.buggy} buggy${card.tree.running ? ` · ${card.tree.running} running` : ""}`, title: "tree-search nodes" }) : null);
   tr.replaceChildren(
     el("td", { class: "pick-cell" }, box),
     el("td", { class: "name" }, el("a", { class: "idea-link", href, text: card.title }), el("div", { class: "idea-id", text: card.id })),

@@ -39,7 +39,7 @@ export function treeSection(d, page) {
     return el("ul", {}, ...nodes.map((n) => {
       const metric = typeof n.metric === "number" ? num(n.metric) : n.metric && typeof n.metric === "object" ? JSON.stringify(n.metric) : n.metric ?? "";
       const button = el("button", { type: "button", class: `node st-${String(n.status || "unknown").replace(/\W/g, "_")}${chosen === n.id ? " sel" : ""}`,
-        "data-node": n.id, title: `${n.operator || ""} ${n.status || ""}` },
+        "data-node": n.id, title: `${n.operator || ""} ${n.status || ""}${n.status === "running" && n.worker ? ` (worker ${n.worker})` : ""}${n.slot ? ` on GPU ${n.slot}` : ""}` },
         el("i", { class: "dot" }), el("code", { text: n.id }), el("span", { class: "op", text: n.operator || "" }),
         n.stage ? el("span", { class: "tstage", text: n.stage }) : null,
         el("span", { class: "status", text: n.status || "" }), metric !== "" ? el("b", { class: "tmetric", text: String(metric) }) : null);
