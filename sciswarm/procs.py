@@ -47,7 +47,12 @@ def pids_of_uid(uid: int) -> list[int]:
 
 def pids_with_token(token: str) -> list[int]:
     """Live processes whose environment carries SCISWARM_RUN_TOKEN=<token> (readable: same uid or root)."""
-    needle = f"SCISWARM_RUN_TOKEN={token}".encode()
+    return pids_with_env("SCISWARM_RUN_TOKEN", token)
+
+
+def pids_with_env(name: str, value: str) -> list[int]:
+    """Live processes (this one aside) whose environment has name=value (readable: same uid or root)."""
+    needle = f"{name}={value}".encode()
     me = os.getpid()
     found = []
     for pid in _live_pids():
@@ -106,9 +111,14 @@ def kill_uid(uid: int, gid: int, *, timeout_s: float = 5.0) -> list[int]:
 
 def kill_token(token: str, *, timeout_s: float = 2.0) -> list[int]:
     """SIGKILL processes carrying the run token in their environment; returns survivors."""
+    return kill_env("SCISWARM_RUN_TOKEN", token, timeout_s=timeout_s)
+
+
+def kill_env(name: str, value: str, *, timeout_s: float = 2.0) -> list[int]:
+    """SIGKILL processes whose environment has name=value (until none is left or timeout_s); returns survivors."""
     deadline = time.monotonic() + timeout_s
     while True:
-        pids = pids_with_token(token)
+        pids = pids_with_env(name, value)
         if not pids or time.monotonic() > deadline:
             return pids
         _kill_each(pids)

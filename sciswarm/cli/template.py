@@ -69,6 +69,7 @@ def print_report(report: TemplateReport, console: Console) -> None:
 class Provider(enum.StrEnum):
     auto = "auto"
     docker = "docker"
+    bwrap = "bwrap"
     local = "local"
 
 
@@ -127,8 +128,9 @@ def check(
     provider: Provider = typer.Option(
         Provider(_PIPELINE.provider),
         "--sandbox",
-        help="Where the code runs: docker (isolated); local (NOT isolated: on this host); "
-        "auto = docker when the engine answers, else local with a loud warning.",
+        help="Where the code runs: docker (isolated); bwrap (bubblewrap, isolated, for hosts without Docker); "
+        "local (NOT isolated: on this host); auto = docker when the engine answers, else bwrap when it can make "
+        "a sandbox here, else local with a loud warning.",
     ),
     image: str = typer.Option(_PIPELINE.image, "--image", help="The docker provider's experiment image."),
     memory_mb: int = typer.Option(_PIPELINE.memory_mb, "--memory-mb", help="Memory limit of each run (MB)."),

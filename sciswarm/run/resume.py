@@ -5,12 +5,14 @@ message (`handled` records). On resume, every (message, subscribed role) pair wi
 record is delivered again to that role's instance for the message's idea; everything else is
 left alone. Roles keep their state on disk (plan.json, run_i/, paper/, reviews.json), so a
 redelivered message picks up from there. Scripted models skip the replies already consumed.
+The transcript says how the process before ended (its final status; none: it crashed or was killed).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
-from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Message, Raw
+from sciswarm.events import MESSAGE_ADAPTER, TRACE_KINDS, Log, Message, Raw
 from sciswarm.procs import pid_alive
 from sciswarm.run.config import ConfigError, SwarmConfig, apply_override, format_validation_error, parse_override
 from sciswarm.run.store import Listener, read_transcript
@@ -122,4 +124,17 @@ def resume(
             client.advance(rr.spec.name, plan.consumed[rr.spec.name])
     runner.resumes = int(meta.get("resumes", 0)) + 1
     runner.started_at = float(meta.get("started_at") or runner.started_at)
+    told = f"resume {runner.resumes}: {previous_end(meta, records)}; {len(plan.pending)} unfinished deliveries"
+    runner.trace(Log(level="info", text=told, idea_id="swarm", sender="swarm"))
     return runner, plan.pending
+
+
+def previous_end(meta: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """How the process before this one ended, as the run folder tells it (for the transcript)."""
+    stamps = [float(r["ts"]) for r in records if isinstance(r.get("ts"), int | float)]
+    last = f" after its last record at {time.strftime('%H:%M:%S', time.localtime(max(stamps)))}" if stamps else ""
+    status, pid = meta.get("status"), meta.get("pid")
+    if status == "running":  # it never wrote its final status: it was killed or crashed
+        return f"the previous process (pid {pid}) ended without a final status{last}: it crashed or was killed"
+    reason = f" ({meta['reason']})" if meta.get("reason") else ""
+    return f"the previous process (pid {pid}) ended {status}{reason}{last}"

@@ -3,7 +3,7 @@
 executor:
   kind: local          # local (default): runs go to the sandbox on this machine | ray: each run is a Ray task
   address: auto        # auto (a running cluster) | local (start Ray here, 127.0.0.1 only) | HOST:PORT | ray://host:port
-  shared_dir: null     # a folder every node sees at the same path: workspaces are staged there, not shipped
+  shared_dir: null     # a folder every node sees at the same path: each run gets a copy of its workspace there
   resources: {}        # custom Ray resources every run asks for, e.g. {node_b: 1} to pin runs to labelled nodes
   retries: 1           # a run whose node is lost is tried again this many times
 """

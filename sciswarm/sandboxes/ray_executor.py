@@ -1,13 +1,18 @@
 """RaySandbox: the Sandbox protocol over a Ray cluster (`executor: {kind: ray}`; `pip install 'sciswarm[ray]'`).
 
 Each run becomes one Ray task asking for the RunSpec's CPUs and GPUs (and the config's custom resources). On the
-node Ray picks, the task runs the configured provider (docker or local, made there with make_sandbox), which
-enforces the timeout on that host. The workspace travels as tar bytes through Ray's object store (or is staged
-in `executor.shared_dir`, a path every node sees), and what the run produced (new or changed files) comes back
-into the workspace; deletions do not. Output lines stream back while the run goes: the task pushes batches to a
-small actor on the driver's node, which the driver polls. A node lost mid-run gives a clean failure (`error`
-says "node lost") after at most `executor.retries` more tries; a run no alive node can take is refused at once.
-The bus, the roles and the transcript stay on the driver. Ray is imported lazily, on the first run.
+node Ray picks, the task runs the configured provider (docker, bwrap or local, made there with make_sandbox), which
+enforces the timeout on that host. The workspace travels as tar bytes through Ray's object store (or is copied
+into `executor.shared_dir`, a path every node sees, once per attempt), and what the run produced (new or changed
+files) comes back into the workspace; deletions do not. Output lines stream back while the run goes: the task
+pushes batches to a small actor on the driver's node, which the driver polls. A node lost mid-run gives a clean
+failure (`error` says "node lost") after at most `executor.retries` more tries; a run no alive node can take is
+refused at once. The bus, the roles and the transcript stay on the driver. Ray is imported lazily, on the first run.
+
+A driver that dies mid-run (a crash, SIGKILL) takes its runs with it: Ray kills the workers of a dead driver's job
+and the line actor it owns, each task's watchdog (ray_watchdog.py) then ends the sandboxed run and removes the
+task's copy of the workspace, and no run ever works in the run folder itself, so nothing of it lands there.
+`sciswarm resume` redelivers the unfinished run, which runs again from the workspace as the driver left it.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxE
 from sciswarm.sandboxes.gpus import wants_gpu
 from sciswarm.sandboxes.needs import Needs
 from sciswarm.sandboxes.ray_config import ExecutorConfig
-from sciswarm.sandboxes.ray_node import pack, unpack
+from sciswarm.sandboxes.ray_node import STAGED_PREFIX, pack, unpack
 from sciswarm.sandboxes.workspace import snapshot
 
 LogCallback = Callable[[str, str], None]
 POLL_S = 0.25
 CHECK_S = 2.0  # how often a waiting run checks that some alive node can still take it
 NODE_LOST = "ray node lost"
+ISOLATING = ("docker", "bwrap")  # the node-side providers that are an isolation boundary
 
 
 def connect(address: str) -> None:
@@ -110,7 +116,7 @@ class RaySandbox:
         self.provider = provider
         self.image = image
         self.needs = needs
-        self.isolated = provider == "docker"  # auto may fall back to local on a node without Docker
+        self.isolated = provider in ISOLATING  # auto may fall back to local on a node without Docker or bwrap
         self.name = f"ray/{provider}"
         self._on_log = on_log
         self._lock = threading.Lock()
@@ -191,18 +197,18 @@ class RaySandbox:
         error = f"{NODE_LOST}: {'; '.join(lost)} ({len(lost)} attempt(s), retries={self.config.retries})"
         return RunResult(None, "", "", False, False, time.monotonic() - t0, [], error=error)
 
-    def _stage(self, ws: Path) -> tuple[Path | None, bool]:
-        """With a shared_dir: the path the node runs in, and whether it is a copy made for this run."""
+    def _stage(self, ws: Path) -> Path | None:
+        """With a shared_dir: this attempt's own copy of the workspace there, which the node runs in. Never the
+        workspace itself (even when it is in the shared folder): a run the driver lost track of (it died, or it
+        cancelled the task) can then write only into its copy, and only this driver brings outputs back."""
         if self.config.shared_dir is None:
-            return None, False
+            return None
         shared = Path(self.config.shared_dir).expanduser().resolve()
-        if ws.is_relative_to(shared):
-            return ws, False
         shared.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(prefix="sciswarm-ws-", dir=shared))
+        staged = Path(tempfile.mkdtemp(prefix=STAGED_PREFIX, dir=shared))
         staged.chmod(0o755)
         shutil.copytree(ws, staged, symlinks=True, dirs_exist_ok=True)
-        return staged, True
+        return staged
 
     async def _attempt(
         self, ws: Path, spec: RunSpec, on_output: OutputCallback | None, logs: Path, t0: float
@@ -211,7 +217,7 @@ class RaySandbox:
         import ray
 
         token = os.urandom(8).hex()
-        staged, copied = await asyncio.to_thread(self._stage, ws)
+        staged = await asyncio.to_thread(self._stage, ws)
         try:
             tar = b"" if staged is not None else await asyncio.to_thread(pack, ws)
             shipped = await asyncio.to_thread(self._shipped_mounts, spec)
@@ -258,7 +264,7 @@ class RaySandbox:
             await self._drain(token, on_output)
             return self._finish(ws, staged, out, logs, t0)
         finally:
-            if copied and staged is not None:
+            if staged is not None:
                 shutil.rmtree(staged, ignore_errors=True)
 
     async def _drain(self, token: str, on_output: OutputCallback | None) -> None:
@@ -276,7 +282,7 @@ class RaySandbox:
         files: list[str] = list(out["files_produced"])
         if staged is None:
             unpack(out["outputs"], ws)
-        elif staged != ws:
+        else:
             present = snapshot(staged)  # regular files only: a link the run made is not followed back
             for rel in files:
                 src = staged / rel

@@ -1,5 +1,6 @@
 """What runs on a Ray node for one experiment run: unpack the workspace, run the configured provider there (it
-enforces the timeout on that host), stream output lines back, pack what the run produced.
+enforces the timeout on that host), stream output lines back, pack what the run produced. A watchdog process
+(ray_watchdog.py) ends the run and removes the task's copies of the workspace if the worker is killed mid-run.
 
 Ray is imported only inside the functions that run under it; the packing helpers are plain Python.
 """
@@ -22,8 +23,10 @@ from typing import Any, Literal
 from sciswarm.sandboxes.base import ReadOnlyMount, RunSpec, Sandbox
 from sciswarm.sandboxes.gpus import wants_gpu
 from sciswarm.sandboxes.needs import Needs
+from sciswarm.sandboxes.ray_watchdog import TASK_ENV, Watchdog
 
 FLUSH_S = 0.2
+STAGED_PREFIX = "sciswarm-ws-"  # a workspace copy the driver made in executor.shared_dir for one attempt
 MOUNT_CACHE = Path(tempfile.gettempdir()) / "sciswarm-ray-mounts"
 
 _sandboxes: dict[tuple[str, str, str], Sandbox] = {}
@@ -61,7 +64,7 @@ def _sandbox(provider: str, image: str, needs: Needs | None) -> Sandbox:
     key = (provider, image, repr(needs))
     with _sandboxes_lock:
         if key not in _sandboxes:
-            chosen: Literal["auto", "docker", "local"] = provider  # type: ignore[assignment]
+            chosen: Literal["auto", "docker", "bwrap", "local"] = provider  # type: ignore[assignment]
             _sandboxes[key] = make_sandbox(chosen, image=image, needs=needs, on_log=lambda level, text: None)
         return _sandboxes[key]
 
@@ -147,6 +150,10 @@ def run_on_node(
     import ray
 
     base = _mkdir(Path(tempfile.mkdtemp(prefix="sciswarm-ray-")))
+    copies = [base]
+    if shared_workspace is not None and Path(shared_workspace).name.startswith(STAGED_PREFIX):
+        copies.append(Path(shared_workspace))  # the driver's copy for this attempt, in the shared folder
+    watchdog = Watchdog(token, copies)  # if this worker is killed (its driver died), the run dies with it
     try:
         if shared_workspace is not None:
             ws = Path(shared_workspace)
@@ -156,7 +163,8 @@ def run_on_node(
         if wants_gpu(spec.gpus):  # Ray chose the devices: hand exactly those to the provider
             ids = [str(int(i)) for i in ray.get_gpu_ids()]
             spec = dataclasses.replace(spec, gpus=ids or spec.gpus)
-        spec = dataclasses.replace(spec, mounts=_local_mounts(spec.mounts, shipped_mounts))
+        env = {**spec.env, TASK_ENV: token}  # how the watchdog finds the run's processes
+        spec = dataclasses.replace(spec, env=env, mounts=_local_mounts(spec.mounts, shipped_mounts))
         sandbox = _sandbox(provider, image, needs)
         forward = _LineForwarder(lines, token)
         try:
@@ -184,6 +192,7 @@ def run_on_node(
             "sandbox": sandbox.name,
         }
     finally:
+        watchdog.release()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -19,7 +19,7 @@ Runner = Callable[[Path, list[str], float], Awaitable[RunResult]]
 
 LOCAL_CHECK_WARNING = (
     "!!! sandbox 'local': the template's code runs on THIS HOST WITHOUT ISOLATION (rlimits, a scrubbed "
-    "environment and a host-side kill only). Use --sandbox docker for templates you do not trust. !!!"
+    "environment and a host-side kill only). Use --sandbox docker (or bwrap) for templates you do not trust. !!!"
 )
 
 

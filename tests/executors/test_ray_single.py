@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -11,6 +14,7 @@ import pytest
 from executors.ray_support import ray_missing
 
 from sciswarm.sandboxes.base import RunSpec
+from sciswarm.sandboxes.bwrap import bwrap_available
 from sciswarm.sandboxes.ray_config import ExecutorConfig
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(120)]
@@ -41,10 +45,10 @@ def _workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def _sandbox(**cfg: object):  # type: ignore[no-untyped-def]
+def _sandbox(provider: str = "local", **cfg: object):  # type: ignore[no-untyped-def]
     from sciswarm.sandboxes.ray_executor import RaySandbox
 
-    return RaySandbox(ExecutorConfig(kind="ray", address="local", **cfg), provider="local")  # type: ignore[arg-type]
+    return RaySandbox(ExecutorConfig(kind="ray", address="local", **cfg), provider=provider)  # type: ignore[arg-type]
 
 
 async def test_outputs_come_back_into_the_workspace_and_lines_stream(local_ray: None, tmp_path: Path) -> None:
@@ -97,16 +101,45 @@ async def test_a_run_no_node_can_take_is_refused_at_once(local_ray: None, tmp_pa
     assert time.monotonic() - t0 < 10
 
 
-async def test_a_shared_dir_stages_the_workspace_instead_of_shipping_it(local_ray: None, tmp_path: Path) -> None:
-    ws = _workspace(tmp_path)
+@pytest.mark.parametrize("inside", [False, True], ids=["workspace-elsewhere", "workspace-in-the-shared-dir"])
+async def test_a_shared_dir_stages_the_workspace_instead_of_shipping_it(
+    local_ray: None, tmp_path: Path, inside: bool
+) -> None:
     shared = Path(tempfile.mkdtemp(prefix="sciswarm-shared-"))  # the local provider's uid must traverse it
     shared.chmod(0o755)
+    if inside:  # runs_dir on the shared filesystem: still a copy per run, never the run folder itself
+        (shared / "run").mkdir(mode=0o755)
+    ws = _workspace(shared / "run" if inside else tmp_path)
     script = "import os; print(os.getcwd(), flush=True); open('out.txt', 'w').write('made')"
-    result = await _sandbox(shared_dir=str(shared)).run(
-        ws, RunSpec(argv=["python", "-c", script], cpus=1, timeout_s=30)
+    try:
+        result = await _sandbox(shared_dir=str(shared)).run(
+            ws, RunSpec(argv=["python", "-c", script], cpus=1, timeout_s=30)
+        )
+        assert result.ok, result
+        ran_in = Path(result.stdout_tail.strip())
+        assert ran_in.parent == shared.resolve() and ran_in.name.startswith("sciswarm-ws-")  # the staged copy
+        assert (ws / "out.txt").read_text() == "made"
+        assert [p.name for p in shared.iterdir()] == (["run"] if inside else [])  # the staged copy is gone
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+async def test_the_node_may_run_the_bwrap_provider(local_ray: None, tmp_path: Path) -> None:
+    ok, why = bwrap_available()
+    if not ok:
+        pytest.skip(f"bubblewrap cannot create a sandbox here: {why}")
+    ws = _workspace(tmp_path)
+    script = (
+        "import json, os, socket\n"
+        "seen = {'interfaces': sorted(n for _, n in socket.if_nameindex()), 'uid': os.getuid()}\n"
+        "open('seen.json', 'w').write(json.dumps(seen))\n"
     )
+    sandbox = _sandbox("bwrap")
+    assert sandbox.isolated and sandbox.name == "ray/bwrap"
+    result = await sandbox.run(ws, RunSpec(argv=["python", "-c", script], cpus=1, timeout_s=60))
     assert result.ok, result
-    assert result.stdout_tail.startswith(str(shared.resolve()))  # it ran in the staged copy
-    assert (ws / "out.txt").read_text() == "made"
-    assert list(shared.iterdir()) == []  # the staged copy is gone
-    shared.rmdir()
+    assert sandbox.placements[-1]["sandbox"] == "bwrap"  # what the node made of `provider: bwrap`
+    seen = json.loads((ws / "seen.json").read_text())  # came back from the node
+    assert seen["interfaces"] == ["lo"]
+    if os.geteuid() == 0:
+        assert seen["uid"] != 0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +122,31 @@ def test_missing_api_key_fails_before_a_run_dir_is_made(tmp_path: Path) -> None:
         "models.default.api_key_env=SCISWARM_TEST_UNSET_KEY",
     )
     assert proc.returncode == 2 and "SCISWARM_TEST_UNSET_KEY is not set" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_cluster_config_loads_and_its_commented_options_are_real(tmp_path: Path) -> None:
+    """configs/cluster.yaml: the Ray executor with a GPU per run, nodes and the shared filesystem explained in its
+    comments; the options it shows commented out (shared_dir, max_parallel_runs) load once uncommented."""
+    path = ROOT / "configs" / "cluster.yaml"
+    cfg = load_config(path)
+    assert (cfg.executor.kind, cfg.executor.address, cfg.executor.shared_dir) == ("ray", "auto", None)
+    assert cfg.sandbox.gpus_per_run == 1 and cfg.sandbox.cpus == 4
+    text = path.read_text()
+    for topic in ("gpus_per_run: 1  ", "ray start --head", "ray start --address=", "Nodes are not listed", "bwrap"):
+        assert topic in text, topic
+    assert "# shared_dir: /shared/sciswarm" in text and "NFS" in text
+    opened = re.sub(r"^(\s*)# (shared_dir|max_parallel_runs): (\S+)", r"\1\2: \3", text, flags=re.MULTILINE)
+    opened = opened.replace("template: ../templates/", f"template: {ROOT}/templates/")
+    assert opened != text
+    cfg = load_config(write(tmp_path, opened))
+    assert cfg.executor.shared_dir == "/shared/sciswarm" and cfg.sandbox.max_parallel_runs == 16
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sciswarm", "run", str(path), "-o", f"runs_dir={tmp_path / 'runs'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "ANTHROPIC_API_KEY is not set" in proc.stderr, proc.stderr  # loaded, then stopped
     assert not (tmp_path / "runs").exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,8 +80,14 @@ def test_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert meta["status"] == "completed" and meta["resumes"] == 1
     assert meta["totals"]["by_role"]["ideator"]["calls"] == 2 and meta["totals"]["by_role"]["critic"]["calls"] == 2
 
+    (note,) = [str(r["text"]) for r in kinds(run_dir, "log") if str(r["text"]).startswith("resume 1: ")]
+    told = rf"resume 1: the previous process \(pid {proc.pid}\) ended without a final status after its last record "
+    assert re.fullmatch(told + r"at \d\d:\d\d:\d\d: it crashed or was killed; 2 unfinished deliveries", note), note
+
     again = cli("resume", str(run_dir))
     assert again.returncode == 0 and "0 unfinished deliveries" in again.stdout
+    (note,) = [str(r["text"]) for r in kinds(run_dir, "log") if str(r["text"]).startswith("resume 2: ")]
+    assert "ended completed (every idea reached its end" in note and note.endswith("; 0 unfinished deliveries")
 
 
 def test_resume_refuses_a_live_run_and_a_non_run(tmp_path: Path) -> None:

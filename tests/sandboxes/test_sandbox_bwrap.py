@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 import warnings
@@ -65,6 +66,21 @@ def test_sandbox_check_reports_bwrap(bwrap: BwrapSandbox) -> None:
     assert "bubblewrap usable: yes" in result.output and "sandbox conformance: bwrap" in result.output
     assert "ESCAPED" not in result.output and "unsafe provider" not in result.output
     assert result.output.count("contained") >= 12
+
+
+@pytest.mark.slow
+def test_sandbox_check_of_all_providers_reports_bwrap_beside_the_others(
+    bwrap: BwrapSandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # docker's part is its own test
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "Docker engine usable: no" in result.output and "the docker provider is not checked" in result.output
+    assert "bubblewrap usable: yes" in result.output
+    checked = re.findall(r"running the conformance suite on (\w+) \(isolated=(\w+)\)", result.output)
+    assert checked == [("bwrap", "True"), ("local", "False")]
+    assert "bwrap: every case it must contain is contained" in result.output
+    assert "local: every case it must contain is contained" in result.output
 
 
 async def test_runs_the_venv_python_and_outputs_land_in_the_workspace(

@@ -21,6 +21,7 @@ from template_support import TEX
 
 from sciswarm.run.config import SwarmConfig
 from sciswarm.run.services import Services
+from sciswarm.sandboxes.bwrap import bwrap_available
 from sciswarm.sandboxes.config import SandboxConfig
 from sciswarm.sandboxes.factory import docker_available
 from sciswarm.sandboxes.image import DEFAULT_IMAGE, build_image
@@ -173,6 +174,38 @@ def test_check_with_local_sandbox_is_labelled_and_scrubbed(template: Path, open_
     assert "sandbox warn local (NOT isolated)" in out
     if os.geteuid() == 0 and "runs as root" not in out:  # root: a fresh unprivileged uid in its own netns
         assert probe["uid"] != 0
+
+
+def test_check_runs_the_template_in_the_bubblewrap_sandbox(template: Path, open_dir: Path) -> None:
+    ok, why = bwrap_available()
+    if not ok:
+        pytest.skip(f"bubblewrap cannot create a sandbox here: {why}")
+    proc, probe = run_check(template, open_dir / "ws", "--sandbox", "bwrap")
+    assert_scrubbed(probe)
+    assert probe["cwd"] == str(open_dir / "ws")  # the workspace, bound at its own path
+    assert probe["hostname"] != socket.gethostname()
+    assert probe["interfaces"] == ["lo"]
+    assert not probe["reaches_host_port"]
+    if os.geteuid() == 0:  # root: bwrap itself runs as a fresh unprivileged uid
+        assert probe["uid"] != 0
+    out = flat(proc)
+    assert "sandbox pass bwrap (isolated)" in out
+    assert "NOT isolated" not in out and "WITHOUT ISOLATION" not in out and "NO ISOLATION" not in out
+
+
+def test_bwrap_without_bubblewrap_refuses_to_run(template: Path, open_dir: Path) -> None:
+    bare = open_dir / "bin"  # a PATH without bwrap
+    bare.mkdir()
+    for tool in ("python", "python3", "sh", "env"):
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    env = {**os.environ, "PATH": str(bare)}
+    argv = [str(SCISWARM), "template", "check", str(template), "--sandbox", "bwrap", "--workspace", f"{open_dir}/ws"]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "sandbox 'bwrap' unavailable: bubblewrap is not installed" in flat(proc)
+    assert not (open_dir / "ws").exists()  # nothing ran
 
 
 def test_auto_without_an_engine_runs_in_bubblewrap(template: Path, open_dir: Path) -> None:
