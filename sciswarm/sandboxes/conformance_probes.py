@@ -53,13 +53,17 @@ def host_ips() -> list[str]:
 
 
 def leftover_containers() -> int | None:
-    """How many sciswarm containers exist on the engine (None: no engine to ask)."""
+    """How many sciswarm containers this process started still exist on the engine (None: no engine to ask).
+    Only this process's: a swarm running beside `sandbox check` has containers of its own, which are no leak."""
     try:
         import docker
 
+        from sciswarm.sandboxes.docker_orphans import owner_labels
+
+        mine = [f"{k}={v}" for k, v in owner_labels().items()]
         client = docker.from_env(timeout=5)
         try:
-            return len(client.containers.list(all=True, filters={"label": "sciswarm=1"}))
+            return len(client.containers.list(all=True, filters={"label": ["sciswarm=1", *mine]}))
         finally:
             client.close()
     except Exception:

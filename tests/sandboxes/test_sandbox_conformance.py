@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+import docker
 import pytest
 from typer.testing import CliRunner
 
@@ -40,8 +41,19 @@ async def test_local_provider_suite(local_sandbox: LocalSandbox) -> None:
 
 
 @pytest.mark.docker
-def test_docker_provider_suite_via_cli(exp_image: str, leftovers: Callable[[], list[str]]) -> None:
-    result = CliRunner().invoke(app, ["check", "--provider", "docker", "--image", exp_image])
+def test_docker_provider_suite_via_cli(
+    exp_image: str, docker_engine: docker.DockerClient, leftovers: Callable[[], list[str]]
+) -> None:
+    # a container of a swarm running beside the check (another process, another host's labels so nobody reaps
+    # it): the suite counts only its own containers as left behind
+    labels = {"sciswarm": "1", "sciswarm.owner_pid": "1", "sciswarm.owner_host": "another-host"}
+    beside = docker_engine.containers.run(exp_image, ["sleep", "120"], labels=labels, detach=True, network_mode="none")
+    try:
+        result = CliRunner().invoke(app, ["check", "--provider", "docker", "--image", exp_image])
+        beside.reload()
+        assert beside.status == "running"
+    finally:
+        beside.remove(force=True)
     assert result.exit_code == 0, result.output
     assert "Docker engine usable: yes" in result.output
     assert "ESCAPED" not in result.output and "unsafe provider" not in result.output
