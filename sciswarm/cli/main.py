@@ -108,6 +108,7 @@ def resume(
 
     try:
         view = LiveView(console, show_output=not quiet_output)
+        view.count_earlier(run_dir / "transcript.jsonl")  # the footer's totals are the whole run's, not this session's
         runner, pending = resume_run(run_dir, override or [], listeners=[view])
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)

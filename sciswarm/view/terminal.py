@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -12,6 +13,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
+from sciswarm.view.follow import parse_line
 from sciswarm.view.render import clock, summarize
 from sciswarm.view.tally import Tally
 
@@ -92,6 +94,13 @@ class LiveView:
         self.started = time.time()
         self._lock = threading.Lock()
         self._live: Live | None = None
+
+    def count_earlier(self, transcript: Path) -> None:
+        """Count (not print) the records an earlier process wrote, so a resumed run's footer tells its totals."""
+        if transcript.is_file():
+            with transcript.open("rb") as fh:
+                for rec in filter(None, map(parse_line, fh)):
+                    self.tally.add(rec)
 
     def __enter__(self) -> LiveView:
         if self.console.is_terminal:

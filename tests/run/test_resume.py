@@ -79,6 +79,8 @@ def test_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["status"] == "completed" and meta["resumes"] == 1
     assert meta["totals"]["by_role"]["ideator"]["calls"] == 2 and meta["totals"]["by_role"]["critic"]["calls"] == 2
+    # the footer's totals are the whole run's (the ideator's calls were made before the kill), not this session's
+    assert re.search(r"completed \| \d+ messages \| 4 model calls", out.stdout), out.stdout[-800:]
 
     (note,) = [str(r["text"]) for r in kinds(run_dir, "log") if str(r["text"]).startswith("resume 1: ")]
     told = rf"resume 1: the previous process \(pid {proc.pid}\) ended without a final status after its last record "
