@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.latex]
 
 
 @pytest.fixture(scope="module")
-def baselines(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One baseline cache for the demo runs of this module (each computes run_0 once otherwise)."""
-    return tmp_path_factory.mktemp("baselines")
+def baselines(demo_baselines: Path) -> Path:
+    """One baseline cache for the demo runs of the session (each computes run_0 once otherwise)."""
+    return demo_baselines
 
 
 def run_demo(runs: Path, baselines: Path, *overrides: str) -> subprocess.CompletedProcess[str]:

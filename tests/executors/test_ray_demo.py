@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.latex, pytest.mark.timeout(900)]
 
 
-def test_demo_with_the_ray_executor_completes_with_the_same_artifacts(tmp_path: Path) -> None:
+def test_demo_with_the_ray_executor_completes_with_the_same_artifacts(tmp_path: Path, demo_baselines: Path) -> None:
     if ray_missing():
         pytest.skip(ray_missing())
     runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / ".baselines").symlink_to(demo_baselines)  # run_0 as tests/e2e's demo made it (else it runs here)
     options = ["runs_dir=" + str(runs), "executor.kind=ray", "executor.address=local"]
     proc = subprocess.run(
         [sys.executable, "-m", "sciswarm", "run", "configs/demo.yaml", *(x for o in options for x in ("-o", o))],
