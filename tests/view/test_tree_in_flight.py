@@ -13,8 +13,7 @@ from pipeline import new_run, stage, status, written
 from rich.console import Console
 from web_support import T0, append, get_json
 
-from sciswarm.agents.tree.nodes import GOOD, RUNNING, Node, StageRecord, Tree
-from sciswarm.events import TreeNode
+from sciswarm.agents.tree.nodes import GOOD, RUNNING, Node, StageRecord, Tree, node_message
 from sciswarm.view.board import Board
 from sciswarm.view.terminal import LineFormatter
 from sciswarm.view.watch import watch
@@ -24,19 +23,8 @@ RUN = "20260301-000000-tree"
 
 
 def node_record(run_id: str, node: Node, t: float) -> dict[str, Any]:
-    """The TreeNode the search publishes for ``node`` in its present state (search.py's fields)."""
-    message = TreeNode(
-        node=node.id,
-        parent=node.parent,
-        stage=node.stage,
-        operator=node.operator,
-        status="running" if node.status == RUNNING else "good" if node.status == GOOD else "buggy",
-        metric=node.metric,
-        wall_s=node.wall_s,
-        label=node.label,
-        worker=node.worker,
-        slot=node.slot,
-    )
+    """The TreeNode the search publishes for ``node`` in its present state (node_message, as search.py publishes it)."""
+    message = node_message(node)
     return written(message, run_id, "a", "coder", t)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sciswarm.events import TreeNode
+
 PENDING, RUNNING, GOOD, BUGGY = "pending", "running", "good", "buggy"
 
 
@@ -158,3 +160,20 @@ def code_diff(before: Path, after: Path, files: list[str], *, old: str, new: str
         right = b.read_text().splitlines(keepends=True) if b.exists() else []
         out += difflib.unified_diff(left, right, fromfile=f"{old}/{name}", tofile=f"{new}/{name}")
     return "".join(out)
+
+
+def node_message(node: Node) -> TreeNode:
+    """The node's TreeNode message: ``running`` while its run is in flight, else finished (good or buggy)."""
+    return TreeNode(
+        node=node.id,
+        parent=node.parent,
+        stage=node.stage,
+        operator=node.operator,
+        status="running" if node.status == RUNNING else "good" if node.status == GOOD else "buggy",
+        metric=node.metric,
+        wall_s=node.wall_s,
+        label=node.label,
+        worker=node.worker,
+        slot=node.slot,
+        gpu_s=node.gpu_s,
+    )

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 from sciswarm.agents.results import compact, finished_runs, read_results
 from sciswarm.agents.tree.journal import journal
 from sciswarm.agents.tree.lab import ensure_baseline, lab_slots, run_node
-from sciswarm.agents.tree.nodes import GOOD, PENDING, RUNNING, Node, StageRecord, Tree
+from sciswarm.agents.tree.nodes import PENDING, RUNNING, Node, StageRecord, Tree, node_message
 from sciswarm.agents.tree.objective import resolve_objective
 from sciswarm.agents.tree.operators import Brief, analyse, propose
 from sciswarm.agents.tree.policy import choose, rng_for
 from sciswarm.agents.tree.rerun import repeat_previous, rerun, selection_line
 from sciswarm.agents.tree.selection import Selector
 from sciswarm.errors import ExperimentError
-from sciswarm.events import ExperimentPlan, Message, TreeNode
+from sciswarm.events import ExperimentPlan, Message
 from sciswarm.ledger import HANDLER_CALLS
 from sciswarm.llm import ScriptedClient
 
@@ -230,7 +230,7 @@ class TreeSearch:
         async def one(node: Node) -> None:
             node.status, node.started = RUNNING, time.time()  # in flight: tree.json and the transcript say so
             self._save(tree)
-            await self.ctx.publish(self._message(node), parent=parent)
+            await self.ctx.publish(node_message(node), parent=parent)
             await run_node(
                 self.ctx, node, self._folder(node), run=rec.run, seed=tree.search_seed, objective=self.objective
             )
@@ -241,26 +241,9 @@ class TreeSearch:
             if self.params.analyse and not node.analysis:
                 await analyse(self.ctx, brief, node)
                 self._save(tree)
-            await self.ctx.publish(self._message(node), parent=parent)
+            await self.ctx.publish(node_message(node), parent=parent)
             node.published = True
             self._save(tree)
-
-    @staticmethod
-    def _message(node: Node) -> TreeNode:
-        """The node's TreeNode: ``running`` while its run is in flight, else finished (good or buggy)."""
-        return TreeNode(
-            node=node.id,
-            parent=node.parent,
-            stage=node.stage,
-            operator=node.operator,
-            status="running" if node.status == RUNNING else "good" if node.status == GOOD else "buggy",
-            metric=node.metric,
-            wall_s=node.wall_s,
-            label=node.label,
-            worker=node.worker,
-            slot=node.slot,
-            gpu_s=node.gpu_s,
-        )
 
     async def _select(self, tree: Tree, rec: StageRecord, previous: StageRecord | None) -> None:
         ctx, seeds = self.ctx, self.params.seeds_for_rerun
