@@ -50,7 +50,8 @@ class RunSpec:
 
     @property
     def gpu_count(self) -> int:
-        """How many GPUs the spec asks for (device ids: their number; "all", which no config gives: one)."""
+        """How many GPUs the spec asks for (device ids: their number; "all": one, since a count, e.g. a Ray task's
+        num_gpus, cannot say "every GPU of the node")."""
         if isinstance(self.gpus, list):
             return len(self.gpus)
         if self.gpus == "all":

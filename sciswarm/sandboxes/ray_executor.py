@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
-from sciswarm.sandboxes.gpus import wants_gpu
 from sciswarm.sandboxes.needs import Needs
 from sciswarm.sandboxes.ray_config import ExecutorConfig
 from sciswarm.sandboxes.ray_node import STAGED_PREFIX, pack, unpack
@@ -63,16 +62,6 @@ def connect(address: str) -> None:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SandboxError(f"cannot reach the Ray cluster at {address!r}: {exc}") from exc
-
-
-def gpu_count(spec: RunSpec) -> float:
-    if not wants_gpu(spec.gpus):
-        return 0
-    if isinstance(spec.gpus, list):
-        return len(spec.gpus)
-    if spec.gpus == "all":
-        return 1  # a Ray task asks for a count; "all" of one node cannot be expressed: one GPU
-    return float(spec.gpus)
 
 
 def node_lost_errors() -> tuple[type[BaseException], ...]:
@@ -162,7 +151,7 @@ class RaySandbox:
         """Why no alive node could take this run ('' when one can)."""
         import ray
 
-        want = {"CPU": spec.cpus, "GPU": gpu_count(spec), **self.config.resources}
+        want = {"CPU": spec.cpus, "GPU": spec.gpu_count, **self.config.resources}
         want = {k: v for k, v in want.items() if v}
         for node in ray.nodes():
             have = node.get("Resources", {})
@@ -221,7 +210,7 @@ class RaySandbox:
         try:
             tar = b"" if staged is not None else await asyncio.to_thread(pack, ws)
             shipped = await asyncio.to_thread(self._shipped_mounts, spec)
-            options: dict[str, Any] = {"num_cpus": spec.cpus, "num_gpus": gpu_count(spec), "max_retries": 0}
+            options: dict[str, Any] = {"num_cpus": spec.cpus, "num_gpus": spec.gpu_count, "max_retries": 0}
             if self.config.resources:
                 options["resources"] = dict(self.config.resources)
             ref = self._remote.options(**options).remote(
