@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 
 STAGES = {"experiments": "novelty", "plot": "experiments_done", "writer": "figures", "reviewer": "paper"}
 # what each stage starts from in an idea's folder (everything else is made again)
+# (tree.json: the tree search's nodes, search values and re-runs, which the writer, the audit and the viewer read)
 KEEP = {
     "experiments": ("idea.json", "novelty.json"),
-    "plot": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace"),
-    "writer": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace"),
-    "reviewer": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace", "paper",
-                 "claims.json"),
+    "plot": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace", "tree.json"),
+    "writer": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace", "tree.json"),
+    "reviewer": ("idea.json", "novelty.json", "plan.json", "run_flags.json", "notes.txt", "workspace", "tree.json",
+                 "paper", "claims.json"),
 }  # fmt: skip
 FIGURE_NOTES = "\n## Figures"
 

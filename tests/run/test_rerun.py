@@ -31,6 +31,7 @@ def finished_run(tmp_path: Path, *messages: object, status: str = "failed") -> P
     (idea / "idea.json").write_text("{}")
     (idea / "reviews.json").write_text("{}")
     (idea / "notes.txt").write_text("# Experiment notes\n## Run 1: x\n\n## Figures\n- scores.png: bars\n")
+    (idea / "tree.json").write_text('{"nodes": [], "stages": []}')  # a tree search's record, which the writer reads
     (run / "run.json").write_text(json.dumps({"status": status, "config": cfg.model_dump(mode="json")}))
     lines = [json.dumps({"run_id": "r1", "sender": "x", **m.model_dump(mode="json")}) for m in messages]  # type: ignore[attr-defined]
     (run / "transcript.jsonl").write_text("".join(line + "\n" for line in lines))
@@ -46,7 +47,7 @@ def test_the_stage_starts_from_the_run_s_own_message(tmp_path: Path) -> None:
     new = runner.store.run_dir
     assert new == run.parent / "r1-writer-1" and runner.rerun_of == {"run": "r1", "from": "writer", "ideas": ["alpha"]}
     copied = {p.name for p in (new / "ideas" / "alpha").iterdir()}
-    assert copied == {"idea.json", "notes.txt", "workspace"}  # no paper, no reviews: the writer makes them again
+    assert copied == {"idea.json", "notes.txt", "workspace", "tree.json"}  # no paper, no reviews: made again
     runner.transcript.close()
     runner2, _ = rerun(run, "writer")
     assert runner2.store.run_dir.name == "r1-writer-2"  # a second rerun gets its own folder
