@@ -135,6 +135,22 @@ def _quotes(text: str) -> str:
     return re.sub(r'"([^"]*)"', r"``\1''", text)
 
 
+TRACED_TO = {  # how the appendix says where numbers came from (tracing.Source kinds)
+    "results": "from results",
+    "derived": "derived from results",
+    "selected": "search values",
+    "code": "from the code",
+    "idea": "from the idea or plan",
+    "bibliography": "from the bibliography",
+    "setup": "from the set-up",
+}
+
+
+def _traced_to(kind: str, count: int) -> str:
+    words = TRACED_TO.get(kind, f"from {kind}")
+    return f"{count} {words[:-1] if count == 1 and words == 'search values' else words}"
+
+
 def appendix(report: AuditReport) -> str:
     """LaTeX of the appendix (code-written: every count comes from the report)."""
     c = report.counts()
@@ -145,7 +161,7 @@ def appendix(report: AuditReport) -> str:
         else "Each run was done once (one seed), so no difference could be tested for significance."
     )
     kinds = ", ".join(
-        f"{v} from {k.removeprefix('numbers_from_')}" for k, v in c.items() if k.startswith("numbers_from_")
+        _traced_to(k.removeprefix("numbers_from_"), v) for k, v in c.items() if k.startswith("numbers_from_")
     )
     lines = [
         r"\section*{Claims audit}",
@@ -173,9 +189,10 @@ def appendix(report: AuditReport) -> str:
     lines.append(r"\end{itemize}")
     if report.selection:
         lines += [
-            r"\paragraph{Selection.} The runs are the best nodes of an experiment tree search. A search value is one "
-            "run of the node picked as the best of many tries, so it is optimistic; the measured value is its "
-            "re-run with fresh seeds. Numbers traced to a search value are counted as from selected.",
+            r"\paragraph{Selection.} Beside the baseline, the runs are the best nodes of an experiment tree search. "
+            "A search value is one run of the node picked as the best of many tries, so it is optimistic; the "
+            "measured value is its re-run with fresh seeds. Numbers that trace to a search value are counted as "
+            "selected, not as measured.",
             r"\begin{itemize}",
         ]
         lines += ["\\item " + _tex(item).replace(" +/- ", PLUS_MINUS) for item in report.selection]

@@ -137,7 +137,7 @@ async def test_the_search_value_the_rerun_value_and_the_nodes_tried_reach_the_co
     body, appendix = text.split("Claims audit This appendix")
     assert "to 0.13, the mean over two fresh seeds" in body and "its score was 0.145" in body
     assert "best of four nodes tried" in body
-    assert "Selection. The runs are the best nodes of an experiment tree search." in appendix
+    assert "Selection. Beside the baseline, the runs are the best nodes of an experiment tree search." in appendix
     # pypdf reads the typeset underscore of run_1 as a space, and the plus-minus sign as ±
     assert line.replace("run_1", "run 1").replace(" +/- ", " ± ") in appendix, appendix
-    assert "1 from selected" in appendix and "Remaining issues. None." in appendix
+    assert "1 search value" in appendix and "Remaining issues. None." in appendix

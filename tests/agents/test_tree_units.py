@@ -317,7 +317,7 @@ def test_the_appendix_counts_selected_numbers_and_lists_both_values_per_stage() 
     counts = report.counts()
     assert counts["numbers_from_selected"] == 1
     tex = appendix(report)
-    assert "1 from selected" in tex and r"\paragraph{Selection.}" in tex and r"0.0725~$\pm$~0.01." in tex
+    assert "1 search value" in tex and r"\paragraph{Selection.}" in tex and r"0.0725~$\pm$~0.01." in tex
     assert selection_summary(None) == []
     stopped = selection_summary({**TREE, "stopped": "the GPU-hour budget (2 GPU-h) is spent"})
     assert stopped[1:] == ["The search stopped before its node budgets: the GPU-hour budget (2 GPU-h) is spent."]
