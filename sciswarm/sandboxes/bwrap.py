@@ -22,7 +22,6 @@ default one): a kernel bug reachable from an unprivileged user namespace is not 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
@@ -37,19 +36,16 @@ from pathlib import Path
 from sciswarm import procs
 from sciswarm.sandboxes import bwrap_args as ba
 from sciswarm.sandboxes import bwrap_pidns as pns
+from sciswarm.sandboxes import host_run as hr
 from sciswarm.sandboxes import namespaces as ns
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
-from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
-from sciswarm.sandboxes.local import _check_mounts
+from sciswarm.sandboxes.gpus import wants_gpu
 from sciswarm.sandboxes.local_limits import child_setup
 from sciswarm.sandboxes.local_python import BASE_PATH
-from sciswarm.sandboxes.local_uids import check_reachable, claim_uid, release_uid
-from sciswarm.sandboxes.output import OutputSink
-from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
+from sciswarm.sandboxes.local_uids import claim_uid, release_uid
 
 log = logging.getLogger(__name__)
 
-_MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Cannot allocate memory")
 Ran = tuple[int | None, str | None, str]  # (uid, pid namespace, token) of a finished run
 
 
@@ -162,33 +158,21 @@ class BwrapSandbox:
         ws = checked_workspace(workspace, spec)
         logs = log_folder(log_dir)
         t0 = time.monotonic()
-        env: dict[str, str] = {}
-        if wants_gpu(spec.gpus):
-            ids = host_gpu_ids()
-            if not ids:
-                error = f"GPU requested (gpus={spec.gpus!r}) but this host has none"
-                return RunResult(None, "", "", False, False, time.monotonic() - t0, [], error=error)
-            visible = cuda_visible_devices(spec.gpus, ids)
-            if visible is not None:
-                env["CUDA_VISIBLE_DEVICES"] = visible
-        if self.drops_privileges:
-            check_reachable(ws)
-        _check_mounts(spec, others=self.drops_privileges)
-        uid = claim_uid() if self.drops_privileges else None
-        token = os.urandom(12).hex()
-        harness = Path(tempfile.mkdtemp(prefix="sciswarm-harness-"))
         try:
-            ba.write_harness(harness, spec, self.interpreter)
-            env = ba.run_env(spec, token, self._python_dir, env)
-            before = snapshot(ws)
-            with LentWorkspace(ws, uid, uid) if uid is not None else contextlib.nullcontext():
-                result = await self._run(ws, harness, spec, env, uid, token, on_output, logs, t0)
-            result.files_produced = produced(before, snapshot(ws))
-            return result
-        finally:
-            if uid is not None:
-                release_uid(uid)
-            shutil.rmtree(harness, ignore_errors=True)
+            gpus = hr.gpu_env(spec)
+        except hr.GpuRefused as exc:
+            return hr.refused(t0, str(exc))
+        with hr.run_uid(ws, spec, drops_privileges=self.drops_privileges) as uid:
+            token = os.urandom(12).hex()
+            harness = Path(tempfile.mkdtemp(prefix="sciswarm-harness-"))
+            try:
+                ba.write_harness(harness, spec, self.interpreter)
+                env = ba.run_env(spec, token, self._python_dir, gpus)
+                return await hr.in_lent_workspace(
+                    ws, uid, lambda: self._run(ws, harness, spec, env, uid, token, on_output, logs, t0)
+                )
+            finally:
+                shutil.rmtree(harness, ignore_errors=True)
 
     async def _run(
         self,
@@ -202,16 +186,7 @@ class BwrapSandbox:
         logs: Path,
         t0: float,
     ) -> RunResult:
-        sinks = [
-            OutputSink(
-                s,
-                logs / f"{s}.log",
-                max_log_bytes=spec.max_log_bytes,
-                tail_chars=spec.output_tail_chars,
-                on_line=on_output,
-            )
-            for s in ("stdout", "stderr")
-        ]
+        sinks = hr.output_sinks(spec, logs, on_output)
         info_r, info_w = os.pipe()
         gpu = wants_gpu(spec.gpus)
         args = ba.sandbox_args(spec, ws, harness, trees=self._trees, extra_ro=self.expose, gpu=gpu, info_fd=info_w)
@@ -236,42 +211,21 @@ class BwrapSandbox:
             raise SandboxError(f"bwrap sandbox could not start: {exc}") from exc
         finally:
             os.close(info_w)
-        assert proc.stdout is not None and proc.stderr is not None
-        pumps = [asyncio.create_task(self._pump(r, s)) for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)]
         info = asyncio.create_task(asyncio.to_thread(pns.read_info, info_r))
-        timed_out = False
-        try:
-            await asyncio.wait_for(procs.exited(proc), timeout=spec.timeout_s)
-        except TimeoutError:
-            timed_out = True
-        finally:
+
+        async def kill() -> list[int]:
             init_pid, pidns = await self._sandbox_ids(info)
             survivors = await asyncio.to_thread(self._kill_everything, proc.pid, init_pid, pidns, uid, token)
             self._recent.append((uid, pidns, token))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(procs.reaped(proc), timeout=self.drain_timeout_s)
-            _, pending = await asyncio.wait(pumps, timeout=self.drain_timeout_s)
-            for task in pending:
-                task.cancel()
-            for s in sinks:
-                s.close()
-        code = 128 - proc.returncode if proc.returncode is not None and proc.returncode < 0 else proc.returncode
-        err_tail = sinks[1].tail
-        if code == 1 and f"bwrap: execvp {spec.argv[0]}" in err_tail:
-            code = 127  # the command does not exist in the sandbox, like a shell says
-        memory = code not in (0, None) and not timed_out and any(m in err_tail for m in _MEMORY_MARKERS)
-        return RunResult(
-            exit_code=code,
-            stdout_tail=sinks[0].tail,
-            stderr_tail=err_tail,
-            timed_out=timed_out,
-            oom_killed=memory,
-            wall_s=time.monotonic() - t0,
-            files_produced=[],
-            stdout_log=sinks[0].log_path,
-            stderr_log=sinks[1].log_path,
-            error=f"processes survived the kill: {survivors}" if survivors else "",
+            return survivors
+
+        timed_out, survivors = await hr.supervise(
+            proc, sinks, spec.timeout_s, kill, drain_timeout_s=self.drain_timeout_s
         )
+        code = hr.exit_code(proc.returncode)
+        if code == 1 and f"bwrap: execvp {spec.argv[0]}" in sinks[1].tail:
+            code = 127  # the command does not exist in the sandbox, like a shell says
+        return hr.finished(code, sinks, timed_out=timed_out, survivors=survivors, t0=t0)
 
     @staticmethod
     async def _sandbox_ids(info: asyncio.Task[dict[str, int]]) -> tuple[int | None, str | None]:
@@ -282,11 +236,6 @@ class BwrapSandbox:
             return None, None
         pid, ino = data.get("child-pid"), data.get("pid-namespace")
         return (int(pid) if pid else None), (f"pid:[{ino}]" if ino else None)
-
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, sink: OutputSink) -> None:
-        while chunk := await reader.read(65536):
-            sink.feed(chunk)
 
     @staticmethod
     def _kill_everything(pgid: int, init: int | None, pidns: str | None, uid: int | None, token: str) -> list[int]:

@@ -17,11 +17,9 @@ use, or tell an OOM from any other failure (RLIMIT_AS makes allocations fail; `o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -30,41 +28,13 @@ from pathlib import Path
 from typing import Literal
 
 from sciswarm import procs
+from sciswarm.sandboxes import host_run as hr
 from sciswarm.sandboxes import namespaces as ns
 from sciswarm.sandboxes.base import OutputCallback, RunResult, RunSpec, SandboxError, checked_workspace, log_folder
-from sciswarm.sandboxes.gpus import cuda_visible_devices, host_gpu_ids, wants_gpu
 from sciswarm.sandboxes.local_limits import child_setup
 from sciswarm.sandboxes.local_python import BASE_PATH, make_usable, shim
-from sciswarm.sandboxes.local_uids import check_reachable, claim_uid, release_uid
-from sciswarm.sandboxes.output import OutputSink
-from sciswarm.sandboxes.workspace import LentWorkspace, produced, snapshot
 
 log = logging.getLogger(__name__)
-
-_MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "can't allocate memory", "Cannot allocate memory")
-
-
-def _exit_code(returncode: int) -> int:
-    return 128 - returncode if returncode < 0 else returncode
-
-
-def _check_mounts(spec: RunSpec, *, others: bool) -> None:
-    """A read-only mount is shown where it is: it must exist and, for another uid, be readable and traversable
-    (its files being read-only and someone else's is what keeps the run from writing them)."""
-    for m in spec.mounts:
-        src = Path(m.source)
-        if not src.is_dir():
-            raise SandboxError(f"read-only mount {m.source} is not a directory on this host")
-        if not others:
-            continue
-        rx = stat.S_IROTH | stat.S_IXOTH
-        bad = src if os.stat(src).st_mode & rx != rx else None
-        bad = bad or next((d for d in src.parents if not os.stat(d).st_mode & stat.S_IXOTH), None)
-        if bad is not None:
-            raise SandboxError(
-                f"read-only mount {m.source} is not readable by the unprivileged uid local runs use ({bad} is not "
-                "world-readable/traversable): keep the data folder under o+rx directories, or use docker"
-            )
 
 
 class LocalSandbox:
@@ -132,33 +102,22 @@ class LocalSandbox:
         ws = checked_workspace(workspace, spec)
         logs = log_folder(log_dir)
         t0 = time.monotonic()
-        gpu_env: dict[str, str] = {}
-        if wants_gpu(spec.gpus):
-            ids = host_gpu_ids()
-            if not ids:
-                return self._refused(spec, t0, f"GPU requested (gpus={spec.gpus!r}) but this host has none")
-            visible = cuda_visible_devices(spec.gpus, ids)
-            if visible is not None:
-                gpu_env["CUDA_VISIBLE_DEVICES"] = visible
-        if self.drops_privileges:
-            check_reachable(ws)
-        _check_mounts(spec, others=self.drops_privileges)
-        uid = claim_uid() if self.drops_privileges else None
-        token = os.urandom(12).hex()
-        private = Path(tempfile.mkdtemp(prefix="sciswarm-local-"))
         try:
-            if uid is not None:
-                os.chown(private, uid, uid)
-            env = self._env(spec, private, token, gpu_env)
-            before = snapshot(ws)
-            with LentWorkspace(ws, uid, uid) if uid is not None else contextlib.nullcontext():
-                result = await self._run(ws, spec, env, uid, token, on_output, logs, t0)
-            result.files_produced = produced(before, snapshot(ws))
-            return result
-        finally:
-            if uid is not None:
-                release_uid(uid)
-            shutil.rmtree(private, ignore_errors=True)
+            gpus = hr.gpu_env(spec)
+        except hr.GpuRefused as exc:
+            return hr.refused(t0, str(exc))
+        with hr.run_uid(ws, spec, drops_privileges=self.drops_privileges) as uid:
+            token = os.urandom(12).hex()
+            private = Path(tempfile.mkdtemp(prefix="sciswarm-local-"))
+            try:
+                if uid is not None:
+                    os.chown(private, uid, uid)
+                env = self._env(spec, private, token, gpus)
+                return await hr.in_lent_workspace(
+                    ws, uid, lambda: self._run(ws, spec, env, uid, token, on_output, logs, t0)
+                )
+            finally:
+                shutil.rmtree(private, ignore_errors=True)
 
     async def _run(
         self,
@@ -171,16 +130,7 @@ class LocalSandbox:
         logs: Path,
         t0: float,
     ) -> RunResult:
-        sinks = [
-            OutputSink(
-                s,
-                logs / f"{s}.log",
-                max_log_bytes=spec.max_log_bytes,
-                tail_chars=spec.output_tail_chars,
-                on_line=on_output,
-            )
-            for s in ("stdout", "stderr")
-        ]
+        sinks = hr.output_sinks(spec, logs, on_output)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *spec.argv,
@@ -203,43 +153,14 @@ class LocalSandbox:
             for s in sinks:
                 s.close()
             raise SandboxError(f"local sandbox could not start the command: {exc}") from exc
-        assert proc.stdout is not None and proc.stderr is not None
-        pumps = [asyncio.create_task(self._pump(r, s)) for r, s in zip((proc.stdout, proc.stderr), sinks, strict=True)]
-        timed_out = False
-        try:
-            await asyncio.wait_for(procs.exited(proc), timeout=spec.timeout_s)
-        except TimeoutError:
-            timed_out = True
-        finally:
-            survivors = self._kill_everything(proc.pid, uid, token)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(procs.reaped(proc), timeout=self.drain_timeout_s)
-            _, pending = await asyncio.wait(pumps, timeout=self.drain_timeout_s)
-            for task in pending:  # something we could not kill still holds the pipe
-                task.cancel()
-            for s in sinks:
-                s.close()
-        wall = time.monotonic() - t0
-        code = _exit_code(proc.returncode) if proc.returncode is not None else None
-        memory = code not in (0, None) and not timed_out and any(m in sinks[1].tail for m in _MEMORY_MARKERS)
-        error = f"processes survived the kill: {survivors}" if survivors else ""
-        return RunResult(
-            exit_code=code,
-            stdout_tail=sinks[0].tail,
-            stderr_tail=sinks[1].tail,
-            timed_out=timed_out,
-            oom_killed=memory,
-            wall_s=wall,
-            files_produced=[],
-            stdout_log=sinks[0].log_path,
-            stderr_log=sinks[1].log_path,
-            error=error,
-        )
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, sink: OutputSink) -> None:
-        while chunk := await reader.read(65536):
-            sink.feed(chunk)
+        async def kill() -> list[int]:
+            return self._kill_everything(proc.pid, uid, token)
+
+        timed_out, survivors = await hr.supervise(
+            proc, sinks, spec.timeout_s, kill, drain_timeout_s=self.drain_timeout_s
+        )
+        return hr.finished(hr.exit_code(proc.returncode), sinks, timed_out=timed_out, survivors=survivors, t0=t0)
 
     def _kill_everything(self, pgid: int, uid: int | None, token: str) -> list[int]:
         procs.kill_group(pgid)
@@ -280,7 +201,3 @@ class LocalSandbox:
             unshare_net=self.isolates_network and not spec.network,
             exposure=self._exposure if uid is not None else [],
         )
-
-    @staticmethod
-    def _refused(spec: RunSpec, t0: float, error: str) -> RunResult:
-        return RunResult(None, "", "", False, False, time.monotonic() - t0, [], error=error)

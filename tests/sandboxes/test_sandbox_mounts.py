@@ -9,7 +9,7 @@ import pytest
 
 from sciswarm.sandboxes.base import ReadOnlyMount, RunSpec, SandboxError
 from sciswarm.sandboxes.docker_config import check_mounts, container_config
-from sciswarm.sandboxes.local import _check_mounts
+from sciswarm.sandboxes.host_run import check_host_mounts
 
 
 def spec(*mounts: ReadOnlyMount) -> RunSpec:
@@ -47,11 +47,11 @@ def test_docker_refuses_a_missing_source_and_targets_that_cover_the_sandbox(tmp_
 def test_local_needs_a_folder_the_runs_uid_can_read(tmp_path: Path) -> None:
     open_dir = tmp_path / "open"
     open_dir.mkdir()
-    _check_mounts(spec(ReadOnlyMount(str(open_dir), "/data")), others=False)  # as the same user: it exists
+    check_host_mounts(spec(ReadOnlyMount(str(open_dir), "/data")), others=False)  # as the same user: it exists
     with pytest.raises(SandboxError, match="not a directory"):
-        _check_mounts(spec(ReadOnlyMount(str(tmp_path / "nope"), "/data")), others=False)
+        check_host_mounts(spec(ReadOnlyMount(str(tmp_path / "nope"), "/data")), others=False)
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o700)
     closed.chmod(0o700)
     with pytest.raises(SandboxError, match="not readable by the unprivileged uid"):
-        _check_mounts(spec(ReadOnlyMount(str(closed), "/data")), others=True)
+        check_host_mounts(spec(ReadOnlyMount(str(closed), "/data")), others=True)
