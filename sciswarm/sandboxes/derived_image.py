@@ -24,7 +24,14 @@ import docker.utils
 from sciswarm.sandboxes.base import SandboxError
 from sciswarm.sandboxes.base_image import ProgressCallback, image_or_none, say
 from sciswarm.sandboxes.distributions import canonical
-from sciswarm.sandboxes.image import DEFAULT_IMAGE, default_cache_dir, docker_build, drop_new_dangling, link_wheels
+from sciswarm.sandboxes.image import (
+    DEFAULT_IMAGE,
+    SMOKE_CONTAINER,
+    default_cache_dir,
+    docker_build,
+    drop_new_dangling,
+    link_wheels,
+)
 from sciswarm.sandboxes.needs import (
     PROBE,
     EnvFacts,
@@ -133,13 +140,7 @@ def smoke_needs(client: docker.DockerClient, tag: str, plan: NeedsPlan) -> str:
         out = client.containers.run(
             tag,
             ["python", "-c", _SMOKE, " ".join(modules), " ".join(dists)],
-            network_mode="none",
-            remove=True,
-            user="65534:65534",
-            read_only=True,
-            tmpfs={"/tmp": "size=64m"},
-            labels={"sciswarm": "1"},
-            stderr=True,
+            **SMOKE_CONTAINER,
         )
     except docker.errors.ContainerError as exc:
         stderr = bytes(exc.stderr or b"").decode(errors="replace")

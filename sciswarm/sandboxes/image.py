@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -52,6 +53,16 @@ RUNTIME_ENV = {
     "MPLCONFIGDIR": "/tmp/.matplotlib",
 }
 
+# how a smoke test of an image runs: as the sandbox user would, without network, on a read-only root
+SMOKE_CONTAINER: dict[str, Any] = {
+    "network_mode": "none",
+    "remove": True,
+    "user": "65534:65534",
+    "read_only": True,
+    "tmpfs": {"/tmp": "size=64m"},
+    "labels": {"sciswarm": "1"},
+    "stderr": True,
+}
 _SMOKE = """
 import importlib, importlib.metadata as md, subprocess, sys
 found = []
@@ -213,13 +224,7 @@ def smoke_test(client: docker.DockerClient, image: str, requirements: Sequence[s
         out = client.containers.run(
             image,
             ["python", "-c", _SMOKE, *names],
-            network_mode="none",
-            remove=True,
-            user="65534:65534",
-            read_only=True,
-            tmpfs={"/tmp": "size=64m"},
-            labels={"sciswarm": "1"},
-            stderr=True,
+            **SMOKE_CONTAINER,
         )
     except docker.errors.ContainerError as exc:
         stderr = bytes(exc.stderr or b"").decode(errors="replace")[-2000:]
