@@ -1,5 +1,6 @@
-"""A template's LaTeX needs: what `template check` reports missing (with the Debian package), a fixture using
-cleveref and multirow that compiles with real pdflatex, and a missing .sty named by the failed compile."""
+"""A template's LaTeX needs: what `template check` reports missing (with the Debian package), only what is
+required (not what a style merely tests for, as natbib does for citeref), a fixture using cleveref and multirow
+that compiles with real pdflatex, and a missing .sty named by the failed compile."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from sciswarm.paper import compile_pdf, extract_text
 from sciswarm.paper.tex_packages import UNKNOWN, debian_package, install_command
 from sciswarm.paper.texlog import missing_packages, parse_blg, parse_log
 from sciswarm.templates import missing_tex_files
-from sciswarm.templates.latex_needs import needed_files, template_needs
+from sciswarm.templates.latex_needs import input_files, installed, needed_files, template_needs
 from sciswarm.templates.loading import inspect_template
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "latex_extra_template"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURE = FIXTURES / "latex_extra_template"
+AI_SCIENTIST_LATEX = FIXTURES / "ai_scientist_latex"  # templates/*/latex/ of The AI Scientist: ICLR style, natbib
 HAVE_KPSEWHICH = shutil.which("kpsewhich") is not None
 
 
@@ -49,6 +52,56 @@ def test_needs_come_from_every_kind_of_declaration_and_follow_the_templates_own_
     assert own == {"fixturestyle.sty"}
     assert needs["cleveref.sty"] == needs["multirow.sty"] == "template.tex"
     assert needs["nicefrac.sty"] == needs["titletoc.sty"] == "fixturestyle.sty"  # required by the template's style
+
+
+def test_what_a_style_tests_for_or_names_in_a_message_is_not_a_requirement() -> None:
+    sty = (
+        "\\@ifpackageloaded{citeref}{\\PackageError{natbib}\n  {The `citeref' package must be loaded after natbib}%\n"
+        "  {Move \\protect\\usepackage{citeref} to after \\string\\usepackage{natbib}}}{}\n"
+        "\\@ifclassloaded{agu2001}{\\PackageError{natbib}{x}{remove \\protect\\usepackage{natbib}}\\endinput}{}\n"
+        "\\IfFileExists{extra.sty}{\\RequirePackage{extra}}{\\typeout{\\usepackage{typed}}}\n"
+        "\\@ifpackagewith{babel}{german}{\\RequirePackage{germanfix}}{}\n"
+        "\\IfPackageLoadedTF{hyperref}{}{\\RequirePackage{url}}\n"
+        "\\PackageWarningNoLine{mine}{load \\usepackage{warned} first}\n"
+        "\\RequirePackage[numbers]{natbib}\\RequirePackage{xcolor}\n"
+        "\\InputIfFileExists{mine.cfg}{}{}\\input{mine-defs}\n"
+    )
+    assert needed_files(sty) == ["natbib.sty", "xcolor.sty"]  # the requirements around the tests still count
+    assert input_files(sty) == ["mine-defs.tex"]
+    assert input_files("\\input sections/intro \\include{../outside}\\input{/etc/passwd}") == ["sections/intro.tex"]
+
+
+@pytest.mark.skipif(not HAVE_KPSEWHICH, reason="no TeX installation (kpsewhich)")
+def test_an_ai_scientist_template_gets_no_false_warning_and_a_truly_missing_package_still_warns(
+    tmp_path: Path,
+) -> None:
+    """The AI Scientist's layout: template.tex loads iclr2024_conference.sty (beside it), which requires natbib.sty
+    (beside it too); natbib only tests whether citeref is loaded, and citeref is not installed here."""
+    assert installed(["citeref.sty"]) == set()  # else the test would prove nothing
+    template = tmp_path / "nanogpt_like"
+    shutil.copytree(FIXTURES / "tiny_template", template)
+    shutil.rmtree(template / "latex")
+    shutil.copytree(AI_SCIENTIST_LATEX, template / "latex")
+    latex = template / "latex"
+    needs, own = template_needs(latex, (latex / "template.tex").read_text())
+    assert {"natbib.sty", "fancyhdr.sty", "iclr2024_conference.sty", "iclr2024_conference.bst"} <= own
+    assert needs["natbib.sty"] == needs["eso-pic.sty"] == "iclr2024_conference.sty"
+    assert "citeref.sty" not in needs and "cite.sty" not in needs and "index.sty" not in needs
+    (check,) = [c for c in inspect_template(template).checks if c.name == "latex packages"]
+    assert check.status == "pass", check.detail
+
+    sty = latex / "iclr2024_conference.sty"
+    sty.write_text(
+        sty.read_text().replace("\\RequirePackage{natbib}", "\\RequirePackage{natbib}\n\\RequirePackage{nosuchpkg}")
+    )
+    (latex / "math_commands.tex").write_text("\\usepackage{alsomissingpkg}\n\\newcommand{\\R}{\\mathbb{R}}\n")
+    tex = latex / "template.tex"
+    tex.write_text(tex.read_text().replace("\\usepackage{titletoc}", "\\usepackage{titletoc}\n\\input{math_commands}"))
+    (check,) = [c for c in inspect_template(template).checks if c.name == "latex packages"]
+    assert check.status == "warn"
+    assert "nosuchpkg.sty (for iclr2024_conference.sty)" in check.detail
+    assert "alsomissingpkg.sty (for math_commands.tex)" in check.detail
+    assert "citeref" not in check.detail
 
 
 @pytest.mark.skipif(not HAVE_KPSEWHICH, reason="no TeX installation (kpsewhich)")
