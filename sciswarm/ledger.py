@@ -61,6 +61,7 @@ class CallRecord:
     cached_tokens: int = 0
     scripted: bool = False
     error: str = ""
+    structured: str = ""  # the structured-output form the request used ("": no schema sent)
 
 
 @dataclass
@@ -154,6 +155,7 @@ class Ledger:
                     attempt=rec.attempt,
                     scripted=rec.scripted,
                     error=rec.error,
+                    structured=rec.structured,
                 )
             )
 

@@ -35,9 +35,11 @@ class ModelCall(Trace):
     attempt: int = 1
     scripted: bool = False
     error: str = ""
+    structured: str = ""  # the structured-output form the request used (json_schema, json_object; "": none)
 
     def summary(self) -> str:
         label = " [scripted reply]" if self.scripted else ""
+        label += f" [schema: {self.structured}]" if self.structured else ""
         status = "" if self.ok else f" FAILED: {self.error[:80]}"
         return (
             f"{self.model}{label} {self.stage}: {self.prompt_tokens}+{self.completion_tokens} tok, "

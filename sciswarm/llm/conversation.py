@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from sciswarm.errors import ExpectedFailure
 from sciswarm.ledger import CALL_CONTEXT, CallContext
-from sciswarm.llm.types import ChatMessage, Image, ModelClient
+from sciswarm.llm.types import ChatMessage, Image, ModelClient, Reply
 
 T = TypeVar("T", bound=BaseModel)
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
@@ -55,6 +56,7 @@ class ModelHandle:
     idea_id: str
     json_retries: int = 2
     temperature: float | None = None
+    warn: Callable[[str], None] | None = None  # where a one-line warning goes (the role's log)
 
     def with_temperature(self, temperature: float) -> ModelHandle:
         return dataclasses.replace(self, temperature=temperature)
@@ -62,12 +64,16 @@ class ModelHandle:
     async def complete(
         self, messages: list[ChatMessage], *, stage: str = "", json_schema: dict[str, Any] | None = None
     ) -> str:
+        return (await self.reply(messages, stage=stage, json_schema=json_schema)).text
+
+    async def reply(
+        self, messages: list[ChatMessage], *, stage: str = "", json_schema: dict[str, Any] | None = None
+    ) -> Reply:
         token = CALL_CONTEXT.set(CallContext(role=self.role, idea_id=self.idea_id, stage=stage))
         try:
-            reply = await self.client.complete(messages, json_schema=json_schema, temperature=self.temperature)
+            return await self.client.complete(messages, json_schema=json_schema, temperature=self.temperature)
         finally:
             CALL_CONTEXT.reset(token)
-        return reply.text
 
     async def ask(self, prompt: str, *, system: str | None = None, stage: str = "") -> str:
         return await self.conversation(system).say(prompt, stage=stage)
@@ -85,6 +91,7 @@ class Conversation:
     def __init__(self, handle: ModelHandle, system: str | None) -> None:
         self.handle = handle
         self.messages: list[ChatMessage] = [ChatMessage("system", system)] if system else []
+        self.structured = ""  # the structured-output form of the last reply ("": no schema was sent)
 
     def keep(self, head: int, tail: int) -> None:
         """Forget the middle of the history: keep the first ``head`` and the last ``tail`` messages (e.g. the
@@ -102,9 +109,10 @@ class Conversation:
         json_schema: dict[str, Any] | None = None,
     ) -> str:
         self.messages.append(ChatMessage("user", prompt, images))
-        reply = await self.handle.complete(self.messages, stage=stage, json_schema=json_schema)
-        self.messages.append(ChatMessage("assistant", reply))
-        return reply
+        reply = await self.handle.reply(self.messages, stage=stage, json_schema=json_schema)
+        self.structured = reply.structured
+        self.messages.append(ChatMessage("assistant", reply.text))
+        return reply.text
 
     async def say_json(self, prompt: str, schema: type[T], *, stage: str = "", images: tuple[Image, ...] = ()) -> T:
         """Ask; on invalid JSON or schema errors, say what was wrong and ask again (bounded)."""
@@ -116,6 +124,11 @@ class Conversation:
                 return schema.model_validate(extract_json(reply))
             except (ValueError, ValidationError) as exc:
                 problems = _describe(exc)
+                if self.structured and self.handle.warn is not None:
+                    self.handle.warn(
+                        f"{self.handle.client.name} ({stage or 'json'}): the server was sent the schema "
+                        f"({self.structured}) but replied with unusable JSON ({problems[:160]}); re-asking"
+                    )
                 if attempt == self.handle.json_retries:
                     break
                 reply = await self.say(

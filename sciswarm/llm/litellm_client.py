@@ -4,14 +4,17 @@ Every attempt is metered; transient errors (429, 5xx, timeouts, connection) are 
 jittered exponential backoff (the SDK's own hidden retries are off). Every request goes through its
 provider's gate (``llm/gate.py``): concurrency and requests per minute bounded, and a 429 pauses every caller
 of that provider (for its Retry-After when it sends one) instead of only the one that got it. A JSON schema
-becomes the provider's structured-output mode where LiteLLM says the model supports it. Images go as base64
-data URLs to models LiteLLM knows to have vision. litellm is imported lazily: it takes seconds to import.
+goes as the server's structured-output form (``llm/structured.py``: the ``structured_output`` setting; on ``auto``
+what LiteLLM's map knows, or for a self-hosted ``api_base`` what a one-time probe finds). Prompts longer than the
+model's context window are trimmed or refused (``llm/context.py``). Images go as base64 data URLs to models LiteLLM
+knows to have vision. litellm is imported lazily: it takes seconds to import.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import functools
 import os
 import random
@@ -20,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sciswarm.errors import ExpectedFailure
-from sciswarm.ledger import BudgetExceeded, Ledger
+from sciswarm.ledger import CALL_CONTEXT, BudgetExceeded, Ledger
+from sciswarm.llm.context import fit_to_window
 from sciswarm.llm.gate import ProviderGate, is_rate_limited, retry_after_of
 from sciswarm.llm.metered import Metered
 from sciswarm.llm.providers import provider_of
+from sciswarm.llm.structured import PROBE_PROMPT, PROBED, StructuredMode, WireMode, probe, response_format
 from sciswarm.llm.types import ChatMessage, Image, Reply, Usage
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -178,6 +183,9 @@ class LiteLLMClient(Metered):
         gate: ProviderGate | None = None,
         extra: Mapping[str, Any] | None = None,
         prompt_caching: bool = True,
+        structured_output: StructuredMode = "auto",
+        context_window: int | None = None,
+        notice: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__(model, ledger)
         self.model = model
@@ -188,6 +196,10 @@ class LiteLLMClient(Metered):
         self._gate = gate or default_gate(model, api_base)
         self._extra = dict(extra or {})
         self._prompt_caching = prompt_caching
+        self._structured: StructuredMode = structured_output
+        self._window_given = context_window
+        self._notice = notice
+        self._probe_lock: asyncio.Lock | None = None
 
     @property
     def vision(self) -> bool:
@@ -231,14 +243,33 @@ class LiteLLMClient(Metered):
         return self._prompt_caching
 
     @property
+    def context_window(self) -> int | None:
+        """The prompt's limit in tokens: the ``context_window`` given, else LiteLLM's map, else None (no check)."""
+        return self._window_given or known_context_window(self.model)
+
+    @property
     def gate(self) -> ProviderGate:
         """The provider's bounds and back-off, shared by every client of this provider."""
         return self._gate
 
+    def _say(self, level: str, text: str) -> None:
+        if self._notice is not None:
+            self._notice(level, text)
+
     def request(
-        self, messages: list[ChatMessage], json_schema: dict[str, Any] | None, temperature: float | None
+        self,
+        messages: list[ChatMessage],
+        json_schema: dict[str, Any] | None,
+        temperature: float | None,
+        wire: WireMode | None = None,
     ) -> dict[str, Any]:
-        """The keyword arguments of litellm.acompletion for one call."""
+        """The keyword arguments of litellm.acompletion for one call (``wire``: the structured-output form for
+        ``json_schema``; default: what ``structured_output`` resolves to without probing)."""
+        window = self.context_window
+        if window is not None:
+            messages, dropped = fit_to_window(messages, window, self._max_tokens, self.model)
+            if dropped:
+                self._say("warning", f"{self.model}: {dropped} earlier turns left out to fit its context window")
         body = [to_openai(m) for m in messages]
         if self._prompt_caching and supports_cache_control(self.model):
             body = mark_stable_prefix(body)
@@ -256,11 +287,53 @@ class LiteLLMClient(Metered):
             "max_tokens": self._max_tokens,
         }
         kw.update({k: v for k, v in optional.items() if v is not None})
-        if json_schema is not None and _supports("response_schema", self.model):
-            name = str(json_schema.get("title") or "reply")
-            kw["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "schema": json_schema}}
+        if json_schema is not None:
+            fmt = response_format(wire or self._static_wire(), json_schema)
+            if fmt is not None:
+                kw["response_format"] = fmt
         kw.update(self._extra)
         return kw
+
+    def _static_wire(self) -> WireMode:
+        """The form ``structured_output`` gives without a probe (``auto``: LiteLLM's map, else off)."""
+        if self._structured != "auto":
+            return self._structured
+        if _supports("response_schema", self.model):
+            return "json_schema"
+        cached = PROBED.get(self.model, self._api_base) if self._api_base else None
+        return cached[0] if cached else "off"
+
+    async def wire_mode(self) -> WireMode:
+        """The structured-output form this model's requests use; on ``auto`` with an ``api_base`` LiteLLM's map does
+        not know, probed once per server and model (and remembered), the finding said in the run's log."""
+        if self._structured != "auto" or _supports("response_schema", self.model) or not self._api_base:
+            return self._static_wire()
+        if self._probe_lock is None:
+            self._probe_lock = asyncio.Lock()
+        async with self._probe_lock:
+            found = PROBED.get(self.model, self._api_base)
+            if found is None:
+                found = await self._probe()
+                PROBED.put(self.model, self._api_base, found)
+                mode, why = found
+                level = "info" if mode != "off" else "warning"
+                self._say(level, f"{self.model} at {self._api_base}: structured output {mode} (probed: {why})")
+            return found[0]
+
+    async def _probe(self) -> tuple[WireMode, str]:
+        ctx = CALL_CONTEXT.get()
+        token = CALL_CONTEXT.set(dataclasses.replace(ctx, stage="structured-output-probe"))
+        try:
+
+            async def send(fmt: dict[str, Any]) -> str:
+                kw = self.request([ChatMessage("user", PROBE_PROMPT)], None, 0.0, "off")
+                kw.update(response_format=fmt, max_tokens=32)
+                structured = str(fmt["type"])
+                return (await self._call(kw, retries=0, structured=structured)).text
+
+            return await probe(send)
+        finally:
+            CALL_CONTEXT.reset(token)
 
     async def complete(
         self,
@@ -269,7 +342,11 @@ class LiteLLMClient(Metered):
         json_schema: dict[str, Any] | None = None,
         temperature: float | None = None,
     ) -> Reply:
-        kw = self.request(messages, json_schema, temperature)
+        wire = await self.wire_mode() if json_schema is not None else "off"
+        kw = self.request(messages, json_schema, temperature, wire)
+        return await self._call(kw, retries=self._max_retries, structured="" if wire == "off" else wire)
+
+    async def _call(self, kw: dict[str, Any], *, retries: int, structured: str) -> Reply:
         check_guards(self.model, self._api_base)
         litellm = litellm_module()
         attempt = 0
@@ -285,15 +362,28 @@ class LiteLLMClient(Metered):
                 except Exception as exc:
                     failure = exc
             if failure is not None:
-                self._failed(failure, started, attempt=attempt)
-                retries, base, cap = self._max_retries, self._backoff_base_s, self._backoff_max_s
+                self._failed(failure, started, attempt=attempt, structured=structured)
+                base, cap = self._backoff_base_s, self._backoff_max_s
                 if await retry_after_failure(failure, attempt, self._gate, retries=retries, base_s=base, max_s=cap):
                     continue
                 raise ModelCallError(f"{self.model}: {type(failure).__name__}: {failure}") from failure
-            reply = _reply(resp)
-            self._succeeded(reply.usage, started, attempt=attempt, cost_usd=cost_usd(self.model, reply.usage))
+            reply = _reply(resp, structured)
+            cost = cost_usd(self.model, reply.usage)
+            self._succeeded(reply.usage, started, attempt=attempt, cost_usd=cost, structured=structured)
             return reply
 
 
-def _reply(resp: Any) -> Reply:
-    return Reply(text=resp.choices[0].message.content or "", usage=usage_of(getattr(resp, "usage", None)))
+@functools.cache
+def known_context_window(model: str) -> int | None:
+    """The model's input window from LiteLLM's offline map (None: unknown, e.g. a self-hosted model)."""
+    try:
+        info = litellm_module().get_model_info(model=model)
+    except Exception:
+        return None
+    window = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(window) if window else None
+
+
+def _reply(resp: Any, structured: str = "") -> Reply:
+    text = resp.choices[0].message.content or ""
+    return Reply(text=text, usage=usage_of(getattr(resp, "usage", None)), structured=structured)

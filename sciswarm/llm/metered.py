@@ -22,7 +22,9 @@ class Metered:
         self.ledger.before_call()  # raises BudgetExceeded
         return time.monotonic()
 
-    def _succeeded(self, usage: Usage, started: float, *, attempt: int = 1, cost_usd: float = 0.0) -> None:
+    def _succeeded(
+        self, usage: Usage, started: float, *, attempt: int = 1, cost_usd: float = 0.0, structured: str = ""
+    ) -> None:
         self.ledger.record(
             CallRecord(
                 model=self.name,
@@ -33,10 +35,11 @@ class Metered:
                 attempt=attempt,
                 cached_tokens=usage.cached_tokens,
                 scripted=self.scripted,
+                structured=structured,
             )
         )
 
-    def _failed(self, exc: BaseException, started: float, *, attempt: int = 1) -> None:
+    def _failed(self, exc: BaseException, started: float, *, attempt: int = 1, structured: str = "") -> None:
         self.ledger.record(
             CallRecord(
                 model=self.name,
@@ -48,5 +51,6 @@ class Metered:
                 attempt=attempt,
                 scripted=self.scripted,
                 error=f"{type(exc).__name__}: {str(exc)[:300]}",
+                structured=structured,
             )
         )

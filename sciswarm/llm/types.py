@@ -31,6 +31,7 @@ class Usage:
 class Reply:
     text: str
     usage: Usage = field(default_factory=Usage)
+    structured: str = ""  # the structured-output form the request used ("json_schema", "json_object"; "": none)
 
 
 class ModelClient(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -39,6 +39,18 @@ class ModelSpec(Strict):
     max_retries: int = Field(default=4, ge=0, le=10)
     backoff_base_s: float = Field(default=1.0, ge=0)
     prompt_caching: bool = Field(default=True, description="mark the stable prompt prefix for provider caching")
+    structured_output: Literal["auto", "json_schema", "json_object", "off"] = Field(
+        default="auto",
+        description="how a reply's JSON schema is sent: json_schema (OpenAI's response_format; vLLM, llama-server, "
+        "LM Studio, Ollama via LiteLLM), json_object (with the schema: llama-cpp-python's server), off (prompt only); "
+        "auto: what LiteLLM knows of the model, else probed once on an api_base server",
+    )
+    context_window: int | None = Field(
+        default=None,
+        ge=256,
+        description="the model's context length in tokens (the server's, for a local model); longer prompts are "
+        "trimmed or refused; default: LiteLLM's map, else unchecked",
+    )
 
     @model_validator(mode="after")
     def _scripted_needs_script(self) -> ModelSpec:

@@ -75,10 +75,13 @@ def build_clients(
                 backoff_base_s=spec.backoff_base_s,
                 prompt_caching=spec.prompt_caching,
                 gate=gates.of(spec.model, spec.api_base),
+                structured_output=spec.structured_output,
+                context_window=spec.context_window,
+                notice=log,
             )
     if cfg.vision_model and cfg.vision_model not in cfg.models:
         gate = gates.of(cfg.vision_model, None)
-        clients[VISION_CLIENT] = LiteLLMClient(cfg.vision_model, ledger=ledger, gate=gate)
+        clients[VISION_CLIENT] = LiteLLMClient(cfg.vision_model, ledger=ledger, gate=gate, notice=log)
     return clients
 
 
@@ -98,7 +101,9 @@ def describe_models(cfg: SwarmConfig) -> list[str]:
             )
         else:
             where = f" at {spec.api_base}" if spec.api_base else ""
-            lines.append(f"model '{name}': {spec.model}{where} ({bounds(cfg, spec.model, spec.api_base)})")
+            extra = f", structured output {spec.structured_output}"
+            extra += f", context {spec.context_window} tokens" if spec.context_window else ""
+            lines.append(f"model '{name}': {spec.model}{where} ({bounds(cfg, spec.model, spec.api_base)}{extra})")
     if cfg.vision_model:
         lines.append(f"figures are looked at by vision_model {cfg.vision_model}")
     return lines

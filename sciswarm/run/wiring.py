@@ -52,17 +52,21 @@ class Wiring:
         services = self.services
         vision = vision_client(services.cfg, self.clients)
         vision = self.clients[rr.spec.model] if vision is None else vision  # default: the role's own model
+
+        def warn(text: str) -> None:
+            thread.log(text, "warning")
+
         return RoleContext(
             role=name,
             params=rr.params,
-            model=ModelHandle(self.clients[rr.spec.model], name, idea_id),
+            model=ModelHandle(self.clients[rr.spec.model], name, idea_id, warn=warn),
             prompts=prompts,
             thread=thread,
             folder=folder,
             models=Models(
-                lambda model: ModelHandle(self.clients[model], name, idea_id),
+                lambda model: ModelHandle(self.clients[model], name, idea_id, warn=warn),
                 self.ledger,
-                vision=lambda: ModelHandle(vision, name, idea_id),
+                vision=lambda: ModelHandle(vision, name, idea_id, warn=warn),
             ),
             lab=Lab(services.sandbox, services.run_spec, thread, folder),
             literature_port=lambda: services.literature,

@@ -8,6 +8,7 @@ Each queued item is one HTTP response:
   {"tool_calls": [{"name": n, "arguments": "{...}"}]}
   {"delay": seconds, ...}                 sleep first (for timeouts)
   {"match": "text", ...}                  only for a request whose messages contain "text"
+  {"format": "json_schema", ...}          only for a request whose response_format type is this ("none": no format)
 When the queue is empty the server answers 500, so a test never hangs on a missing reply.
 ``arrived[i]`` is when ``requests[i]`` came (time.monotonic), ``answered`` each response's (time, status) as it
 went out, ``max_in_flight`` the most requests the server was handling at once.
@@ -52,9 +53,10 @@ class FakeOpenAI:
 
     def _next(self, body: dict[str, Any]) -> dict[str, Any]:
         text = json.dumps(body.get("messages", []))
+        fmt = (body.get("response_format") or {}).get("type", "none")
         with self._lock:
             for i, item in enumerate(self.queue):
-                if "match" not in item or item["match"] in text:
+                if ("match" not in item or item["match"] in text) and item.get("format", fmt) == fmt:
                     return self.queue.pop(i)
         return {"status": 500, "message": "fake server: no scripted reply left"}
 
