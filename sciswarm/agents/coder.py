@@ -155,8 +155,10 @@ class Coder(Role[CoderParams]):
         before = digest(ws, self.allowed)
         for tries in range(2):
             try:
-                files = apply_edits(ws, parse_edits(reply), self.allowed)
-                return files, "edits", digest(ws, self.allowed) != before
+                done = apply_edits(ws, parse_edits(reply), self.allowed, default=target)
+                for note in done.notes():  # a whitespace-tolerant match, a block's file taken from the one before
+                    self.ctx.log(f"{stage}: {note}")
+                return done.files, "edits", digest(ws, self.allowed) != before
             except EditError as exc:
                 if tries == 0:
                     reply = await conv.say(

@@ -10,20 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sciswarm.agents.base import Role
 from sciswarm.events import Message, MetaReview, Paper, Review, ReviewScores, Revision, RoleFailed
+from sciswarm.events.review_form import SCALES
 from sciswarm.ledger import BudgetExceeded
 from sciswarm.llm import ModelOutputError
 
-NUMERIC = [
-    "Originality",
-    "Quality",
-    "Clarity",
-    "Significance",
-    "Soundness",
-    "Presentation",
-    "Contribution",
-    "Overall",
-    "Confidence",
-]
+NUMERIC = list(SCALES)
 DEFAULT_PERSONAS = [
     "",
     "You focus on the soundness of the experiments and whether the claims follow from them.",
@@ -49,6 +40,7 @@ class ReviewerPanelParams(BaseModel):
 def meta_scores(reviews: list[ReviewScores], text: ReviewScores) -> ReviewScores:
     """The area chair's text and decision with the rounded means of the reviewers' numeric scores."""
     data = text.model_dump()
+    data["Normalised"] = [n for n in text.Normalised if n.split(":", 1)[0] not in NUMERIC]  # those scores go
     for key in NUMERIC:
         data[key] = round(sum(getattr(r, key) for r in reviews) / len(reviews))
     return ReviewScores.model_validate(data)
@@ -153,7 +145,10 @@ class ReviewerPanel(Role[ReviewerPanelParams]):
         return review
 
     async def _meta(self, reviews: list[ReviewScores], paper: Paper) -> ReviewScores:
-        listing = "\n\n".join(f"Review {i + 1}:\n{json.dumps(r.model_dump(), indent=1)}" for i, r in enumerate(reviews))
+        listing = "\n\n".join(
+            f"Review {i + 1}:\n{json.dumps(r.model_dump(exclude={'Normalised'}), indent=1)}"
+            for i, r in enumerate(reviews)
+        )
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system", persona="You are the area chair."))
         text = await conv.say_json(
             self.ctx.prompts.render("meta", n=len(reviews), reviews=listing),

@@ -1,4 +1,5 @@
-"""Everything that goes into a transcript: typed bus messages (``messages``) and trace events (``traces``).
+"""Everything that goes into a transcript: typed bus messages (``messages``; a review's form in ``review_form``) and
+trace events (``traces``).
 A leaf package: it imports nothing from sciswarm. Custom roles may define their own Message subclasses."""
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sciswarm.events.messages import (
     PaperRef,
     Raw,
     Review,
-    ReviewScores,
     Revision,
     RoleFailed,
     Start,
@@ -30,6 +30,7 @@ from sciswarm.events.messages import (
     TreeNode,
     new_id,
 )
+from sciswarm.events.review_form import ReviewScores
 from sciswarm.events.traces import (
     TRACE_KINDS,
     TRACE_TYPES,

@@ -1,6 +1,6 @@
 """Typed messages that travel on the bus.
 
-A leaf module: it imports nothing from sciswarm. Every message is a pydantic model with a
+A leaf module: it imports nothing from sciswarm outside ``sciswarm.events``. Every message is a pydantic model with a
 ``kind`` tag; custom roles may define their own ``Message`` subclasses with new kinds.
 """
 
@@ -11,6 +11,8 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from sciswarm.events.review_form import ReviewScores
 
 
 def new_id() -> str:
@@ -206,27 +208,6 @@ class ClaimsAudit(Message):
             f"{held}/{c.get('comparisons', 0)} comparisons hold ({self.rounds} fix round(s)); "
             f"{len(self.remaining)} issue(s) left"
         )
-
-
-class ReviewScores(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    Summary: str
-    Strengths: list[str]
-    Weaknesses: list[str]
-    Questions: list[str] = Field(default_factory=list)
-    Limitations: list[str] = Field(default_factory=list)
-    Ethical_Concerns: bool = False
-    Originality: int = Field(ge=1, le=4)
-    Quality: int = Field(ge=1, le=4)
-    Clarity: int = Field(ge=1, le=4)
-    Significance: int = Field(ge=1, le=4)
-    Soundness: int = Field(ge=1, le=4)
-    Presentation: int = Field(ge=1, le=4)
-    Contribution: int = Field(ge=1, le=4)
-    Overall: int = Field(ge=1, le=10)
-    Confidence: int = Field(ge=1, le=5)
-    Decision: Literal["Accept", "Reject"]
 
 
 class Review(Message):

@@ -1,9 +1,11 @@
-"""What the runs measured: every run's ``final_info.json`` per dataset and metric, with the value of each seed.
+"""What the runs measured: every run's ``final_info.json`` per dataset and metric, with the value of each seed
+and the standard error the run reported, if any.
 
 A run done with several seeds keeps each seed's output in ``run_i/seed_<s>/`` and an aggregate in
 ``run_i/final_info.json``: ``{dataset: {"means": {m: mean}, "stds": {m: std}, "n": N, "values": {m: [...]}}}``
 (the AI-Scientist shape, so templates' plot.py files still read the means). A run with one seed is the
-template's own ``{dataset: {"means": {...}}}``.
+template's own ``{dataset: {"means": {...}, "stderrs": {...}}}`` or a flat ``{dataset: {...}}``; how an entry's
+metrics and stderrs are named (nested objects flattened with dots) is ``info_entry``'s.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sciswarm.evidence.info_entry import BESIDE_MEANS, metrics, stderrs
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -24,6 +28,7 @@ class Measurement:
     dataset: str
     metric: str
     values: tuple[float, ...]
+    stderr: float | None = None  # the standard error final_info.json reports ("stderrs"), not computed here
 
     @property
     def n(self) -> int:
@@ -44,9 +49,9 @@ class Measurement:
         return all(math.isfinite(v) for v in self.values)
 
     def describe(self) -> str:
-        """e.g. ``0.312 ± 0.010 (n=3)`` or ``0.312``."""
+        """e.g. ``0.312 ± 0.010 (n=3)``, ``0.312 ± 0.004 (reported stderr)`` or ``0.312``."""
         if self.std is None:
-            return f"{self.mean:.4g}"
+            return f"{self.mean:.4g}" + ("" if self.stderr is None else f" ± {self.stderr:.2g} (reported stderr)")
         return f"{self.mean:.4g} ± {self.std:.2g} (n={self.n})"
 
 
@@ -58,15 +63,17 @@ def measurements_of(run: int, info: dict[str, Any]) -> list[Measurement]:
     """The measurements in one run's final_info.json (unusable entries skipped)."""
     out: list[Measurement] = []
     for dataset, entry in info.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("means"), dict):
+        if not isinstance(entry, dict):
             continue
         seed_values = entry.get("values")
         per_seed: dict[str, Any] = seed_values if isinstance(seed_values, dict) else {}
-        for metric, mean in entry["means"].items():
+        reported = stderrs(entry)
+        for metric, mean in metrics(entry).items():
             seeds = per_seed.get(metric)
-            values = [_number(v) for v in seeds] if isinstance(seeds, list) and seeds else [_number(mean)]
+            values = [_number(v) for v in seeds] if isinstance(seeds, list) and seeds else [mean]
             if values and all(v is not None for v in values):
-                out.append(Measurement(run, str(dataset), str(metric), tuple(v for v in values if v is not None)))
+                kept = tuple(v for v in values if v is not None)
+                out.append(Measurement(run, str(dataset), metric, kept, reported.get(metric)))
     return out
 
 
@@ -119,25 +126,43 @@ def _runs_on_disk(workspace: Path) -> list[int]:
     return sorted(int(n) for n in names if n.isdigit())
 
 
+def _with_leaves(tree: dict[str, Any], values: dict[str, float], prefix: str = "") -> dict[str, Any]:
+    """``tree``'s shape with each leaf replaced by the value of its dotted name (leaves without one left out)."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if inner := _with_leaves(value, values, f"{name}."):
+                out[key] = inner
+        elif name in values:
+            out[key] = values[name]
+    return out
+
+
 def aggregate_seeds(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     """One final_info.json from the final_info.json of each seed (same datasets and metrics in each; a metric
-    missing from a seed is left out of the aggregate)."""
+    missing from a seed is left out of the aggregate). The means keep the seeds' shape (nested objects, or a
+    flat entry without "means"); stds and values are by dotted metric name."""
     out: dict[str, Any] = {}
-    first = per_seed[0]
-    for dataset, entry in first.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("means"), dict):
+    for dataset, entry in per_seed[0].items():
+        if not isinstance(entry, dict):
             continue
+        seeds = [metrics(e) if isinstance(e := info.get(dataset), dict) else {} for info in per_seed]
         means: dict[str, float] = {}
         stds: dict[str, float | None] = {}
         values: dict[str, list[float]] = {}
-        for metric in entry["means"]:
-            seen = [_number(((info.get(dataset) or {}).get("means") or {}).get(metric)) for info in per_seed]
-            if any(v is None for v in seen):
+        for metric in seeds[0]:
+            if any(metric not in seed for seed in seeds):
                 continue
-            vals = [float(v) for v in seen if v is not None]
-            m = Measurement(0, dataset, metric, tuple(vals))
-            means[metric], stds[metric], values[metric] = m.mean, m.std, vals
-        out[dataset] = {"means": means, "stds": stds, "n": len(per_seed), "values": values}
+            m = Measurement(0, dataset, metric, tuple(seed[metric] for seed in seeds))
+            means[metric], stds[metric], values[metric] = m.mean, m.std, list(m.values)
+        if not means:
+            continue
+        wrapped = isinstance(entry.get("means"), dict)
+        tree = entry["means"] if wrapped else {k: v for k, v in entry.items() if k not in BESIDE_MEANS}
+        shaped = _with_leaves(tree, means)
+        beside = {"stds": stds, "n": len(per_seed), "values": values}
+        out[dataset] = {"means": shaped, **beside} if wrapped else {**shaped, **beside}
     return out
 
 

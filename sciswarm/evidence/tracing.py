@@ -56,6 +56,8 @@ def result_sources(results: Results) -> list[Source]:
         out.append(Source("results", f"{where} (mean)", m.mean, m.dataset, m.metric))
         if m.std is not None:
             out.append(Source("results", f"{where} (std)", m.std, m.dataset, m.metric))
+        if m.stderr is not None:
+            out.append(Source("results", f"{where} (reported stderr)", m.stderr, m.dataset, m.metric))
         if m.n > 1:
             out += [Source("results", f"{where} (seed {i})", v, m.dataset, m.metric) for i, v in enumerate(m.values)]
     for dataset, metric in itertools.product(results.datasets, results.metrics):

@@ -1,4 +1,6 @@
-"""A booktabs table of every run's final_info.json means, written by code so numbers are exact."""
+"""A booktabs table of every run's final_info.json means, written by code so numbers are exact: with seeds,
+mean ± std over them; with one seed and a standard error the run reported (AI-Scientist's "stderrs"),
+mean ± that stderr, the caption saying which is which."""
 
 from __future__ import annotations
 
@@ -34,11 +36,16 @@ def _tex(text: str) -> str:
     return text
 
 
-def _cell(m: Measurement | None, base: Measurement | None) -> str:
+_STDERR_MARK = r"$^\ddagger$"
+
+
+def _cell(m: Measurement | None, base: Measurement | None, mark_stderr: bool) -> str:
     if m is None:
         return "--"
     if m.std is None:
-        return f"{m.mean:.3f}"
+        if m.stderr is None:
+            return f"{m.mean:.3f}"
+        return f"{m.mean:.3f} $\\pm$ {m.stderr:.3f}" + (_STDERR_MARK if mark_stderr else "")
     mark = ""
     if base is not None and m.run != base.run:
         c = compare(m, base)
@@ -49,7 +56,8 @@ def _cell(m: Measurement | None, base: Measurement | None) -> str:
 def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results") -> str | None:
     """LaTeX for a table with one row per (dataset, run) and one column per metric; None if no results.
     With seeds: mean ± std over the seeds, and a dagger where the run differs from the baseline (run 0)
-    significantly (Welch's t-test, p < 0.05)."""
+    significantly (Welch's t-test, p < 0.05). A run's reported stderr (one seed) shows as mean ± stderr; a table that
+    also has stds marks those cells."""
     results = Results.from_workspace(workspace, runs)
     if not results.all:
         return None
@@ -61,6 +69,10 @@ def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results
             f"Metrics of every run: mean $\\pm$ standard deviation over {seeds} seeds (from final\\_info.json); "
             "$^\\dagger$: differs from the baseline (run\\_0) with $p<0.05$ (Welch's $t$-test)."
         )
+    mark_stderr = any(m.std is not None for m in results.all)
+    if any(m.std is None and m.stderr is not None for m in results.all):
+        which = f"{_STDERR_MARK}: $\\pm$" if mark_stderr else "Values after $\\pm$:"
+        caption += f" {which} the standard error reported by the run itself (its final\\_info.json stderrs)."
     lines = [
         r"\begin{table}[t]",
         r"\centering\small",
@@ -75,7 +87,7 @@ def results_table(workspace: Path, runs: list[int], *, label: str = "tab:results
         ds_runs = [r for r in results.runs if any(results.get(r, ds, m) for m in results.metrics)]
         for i, run in enumerate(ds_runs):
             name = _tex(ds) if i == 0 else ""
-            cells = [_cell(results.get(run, ds, m), results.get(0, ds, m)) for m in results.metrics]
+            cells = [_cell(results.get(run, ds, m), results.get(0, ds, m), mark_stderr) for m in results.metrics]
             lines.append(f"{name} & {_tex(labels.get(f'run_{run}', f'run_{run}'))} & " + " & ".join(cells) + r" \\")
         lines.append(r"\midrule" if ds != results.datasets[-1] else r"\bottomrule")
     lines += [r"\end{tabular}", r"\end{table}"]

@@ -149,3 +149,26 @@ async def test_an_idea_whose_runs_all_failed_gets_no_paper(swarm: Swarm) -> None
     (failed,) = out.of("role_failed")
     assert failed["role"] == "coder" and "no experiment run succeeded (1 planned" in failed["error"]
     assert not out.of("experiments_done") and not out.of("paper") and not out.of("draft")
+
+
+async def test_a_run_writing_ai_scientists_shape_with_nested_metrics_is_a_result(tmp_path: Path) -> None:
+    def experiment(workspace: Path, argv: list[str]) -> int:
+        out = workspace / argv[-1].removeprefix("--out_dir=")
+        out.mkdir(parents=True, exist_ok=True)
+        info = {
+            "shakespeare_char": {
+                "means": {"final_train_loss_mean": 0.8083, "probe": {"acc_mean": 0.91}},
+                "stderrs": {"final_train_loss_stderr": 0.0042, "probe": {"acc_stderr": 0.012}},
+                "final_info_dict": {"final_train_loss": [0.80, 0.81, 0.81]},
+            }
+        }
+        (out / "final_info.json").write_text(json.dumps(info))
+        return 0
+
+    ctx, rec = context(tmp_path, FakeLab(experiment), seeds=1)
+    await Experimenter(ctx).handle(CodeChange(run=1))
+    (msg,) = rec.of("experiment_run")
+    assert isinstance(msg, ExperimentRun) and msg.ok, msg.error  # a nested object used to fail the run
+    assert msg.results == {"shakespeare_char": {"final_train_loss_mean": 0.8083, "probe.acc_mean": 0.91}}
+    table = results_table(ctx.workspace, [1])
+    assert table is not None and "0.808 $\\pm$ 0.004 & 0.910 $\\pm$ 0.012" in table
