@@ -17,6 +17,7 @@ from sciswarm.run.config import SwarmConfig
 from sciswarm.run.meta import run_meta
 from sciswarm.run.models import build_clients, check_api_keys, describe_models
 from sciswarm.run.outcome import Outcomes
+from sciswarm.run.preflight import preflight
 from sciswarm.run.roles import resolve_roles
 from sciswarm.run.services import Services
 from sciswarm.run.stops import Stops
@@ -101,7 +102,11 @@ class SwarmRunner:
             await self.bus.publish(message)
 
     async def _prepare(self) -> str:
-        """What must be ready before the first role runs (the template's data); why it is not, or ""."""
+        """What must be ready before the first role runs (what the roles need, the template's data); why it is
+        not, or ""."""
+        problems = await asyncio.to_thread(preflight, self.cfg, self.roles)
+        if problems:
+            return "preflight: " + "; ".join(problems)
         try:
             await self.services.prepare_data()
         except ExpectedFailure as exc:
