@@ -1,6 +1,7 @@
 """The writer's citation rounds: the model asks for a search, picks papers from the results and writes the
 sentence that cites them; the BibTeX comes from the literature search, never from the model. A sentence citing
-a key the bibliography lacks is not added; a literature outage ends the rounds at once. Every entry merged
+a key the bibliography lacks is not added; a literature outage ends the rounds at once, and so does a model call
+that fails for good (returned as ``GaveUp``; the sentences added so far stay). Every entry merged
 records its literature origin (references.json), and ``check_references`` (run when the rounds end) makes
 every cited key resolve to the template's or a literature record's entry."""
 
@@ -14,6 +15,8 @@ from pydantic import BaseModel
 from sciswarm.agents.base import RoleContext
 from sciswarm.agents.paper_files import PaperFiles
 from sciswarm.agents.paper_parts import extract_latex, outline
+from sciswarm.errors import ExpectedFailure, one_line
+from sciswarm.evidence.report import GaveUp
 from sciswarm.paper.checks import cited_keys
 
 if TYPE_CHECKING:
@@ -27,10 +30,10 @@ class CiteQuery(BaseModel):
     Why: str = ""
 
 
-async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int) -> None:
+async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int) -> GaveUp | None:
     search = ctx.literature
     if search is None:
-        return
+        return None
     from sciswarm.literature import format_for_prompt
     from sciswarm.paper.references import add_literature
 
@@ -38,17 +41,20 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
     for rnd in range(1, rounds + 1):
         doc = files.doc()
         conv = ctx.model.conversation(system)
-        q = await conv.say_json(
-            ctx.prompts.render(
-                "cite_query",
-                round=rnd,
-                rounds=rounds,
-                outline=outline(doc),
-                keys=", ".join(files.keys()),
-            ),
-            CiteQuery,
-            stage="cite/query",
-        )
+        try:
+            q = await conv.say_json(
+                ctx.prompts.render(
+                    "cite_query",
+                    round=rnd,
+                    rounds=rounds,
+                    outline=outline(doc),
+                    keys=", ".join(files.keys()),
+                ),
+                CiteQuery,
+                stage="cite/query",
+            )
+        except ExpectedFailure as exc:
+            return _gave_up("cite/query", rnd, rounds, exc)
         if q.Done or not q.Query:
             break
         try:
@@ -61,15 +67,18 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
             break
         if not papers:
             continue
-        reply = await conv.say(
-            ctx.prompts.render(
-                "cite_select",
-                query=q.Query,
-                results=format_for_prompt(papers, with_keys=True),
-                section=q.Section,
-            ),
-            stage="cite/select",
-        )
+        try:
+            reply = await conv.say(
+                ctx.prompts.render(
+                    "cite_select",
+                    query=q.Query,
+                    results=format_for_prompt(papers, with_keys=True),
+                    section=q.Section,
+                ),
+                stage="cite/select",
+            )
+        except ExpectedFailure as exc:
+            return _gave_up("cite/select", rnd, rounds, exc)
         chosen = _selected(reply, len(papers))
         sentence = reply.split("SENTENCE:", 1)[1].strip() if "SENTENCE:" in reply else ""
         sentence = extract_latex(sentence) if "```" in sentence else sentence
@@ -84,6 +93,11 @@ async def citation_rounds(ctx: RoleContext[Any], files: PaperFiles, rounds: int)
         if not doc.append_to_section(q.Section, sentence):
             doc.append_to_section("Related Work", sentence)
         files.save(doc)
+    return None
+
+
+def _gave_up(stage: str, rnd: int, rounds: int, exc: ExpectedFailure) -> GaveUp:
+    return GaveUp(stage=f"{stage} (citation round {rnd} of at most {rounds})", error=one_line(str(exc)))
 
 
 async def check_references(ctx: RoleContext[Any], files: PaperFiles) -> ReferenceReport:

@@ -1,4 +1,10 @@
-"""Writer: fills the template's LaTeX part by part, adds real citations, compiles to PDF, revises."""
+"""Writer: fills the template's LaTeX part by part, adds real citations, compiles to PDF, revises.
+
+Once the draft is complete, a model call that fails for good (an ``ExpectedFailure``: the provider after its
+retries, JSON re-asks exhausted, a scripted model out of replies) in a later stage (citation rounds, the claims
+audit's fixes, check, LaTeX and layout fixes, a revision) ends the model calls for that message, not the
+writer: the paper is compiled from the last good text, the appendix names the stage that gave up, why and what
+it left unresolved, and the Paper message carries the same line (``gave_up``)."""
 
 from __future__ import annotations
 
@@ -22,11 +28,13 @@ from sciswarm.agents.paper_parts import (
 )
 from sciswarm.agents.results import finished_runs
 from sciswarm.agents.reverting import revert_until_it_compiles
-from sciswarm.errors import PaperBuildError, SetupError
+from sciswarm.errors import ExpectedFailure, PaperBuildError, SetupError, one_line
 from sciswarm.events import Draft, Figures, Message, Paper, Revision
-from sciswarm.evidence.report import selection_summary
+from sciswarm.evidence.report import AuditReport, GaveUp, gave_up_appendix, selection_summary
 from sciswarm.evidence.tracing import read_tree
 from sciswarm.paper.checks import cited_keys
+
+UNFINISHED = "unfinished"  # the appendix of a paper written without the audit whose writer gave up
 
 
 class WriterParams(BaseModel):
@@ -61,6 +69,8 @@ class Writer(Role[WriterParams]):
         self.has_table = False
         self.files = PaperFiles(ctx.folder.paper, self.params.main)
         self.paper_dir = self.files.folder
+        self.gave_up: GaveUp | None = None  # this message's stage whose model call failed for good
+        self.report: AuditReport | None = None  # this message's claims audit
 
     def _setup(self, figures: Figures) -> None:
         if self.ctx.template is None:
@@ -112,6 +122,7 @@ class Writer(Role[WriterParams]):
 
     # ---- the pipeline ---------------------------------------------------
     async def handle(self, message: Message) -> None:
+        self.gave_up, self.report = None, None
         if isinstance(message, Figures):
             self._setup(message)
             (self.paper_dir / "figures.json").write_text(json.dumps(message.descriptions, indent=2))
@@ -153,7 +164,9 @@ class Writer(Role[WriterParams]):
 
     async def _cite(self) -> None:
         if self.ctx.literature is not None and self.params.citation_rounds:
-            await citation_rounds(self.ctx, self.files, self.params.citation_rounds)
+            gave_up = await citation_rounds(self.ctx, self.files, self.params.citation_rounds)
+            if gave_up is not None:
+                self._give_up(gave_up)
         await check_references(self.ctx, self.files)  # every cite backed by the template or the literature
 
     async def _audit(self, parent: Message, *, revision: int) -> None:
@@ -161,7 +174,40 @@ class Writer(Role[WriterParams]):
             from sciswarm.agents.auditing import ClaimsAuditor
 
             auditor = ClaimsAuditor(self.ctx, self.files, self._fix_part, rounds=self.params.audit_rounds)
-            await auditor.run(revision=revision, parent=parent)
+            self.report = await auditor.run(revision=revision, parent=parent, gave_up=self.gave_up)
+            if self.gave_up is None and self.report.gave_up is not None:
+                self._give_up(self.report.gave_up)
+
+    def _give_up(self, gave_up: GaveUp) -> None:
+        self.gave_up = gave_up
+        self.ctx.log(
+            f"writer gave up at {gave_up.line()}; no more model calls for this paper: it is compiled from the "
+            "last good text, the appendix lists what is left",
+            "warning",
+        )
+
+    def _keep_gave_up(self) -> None:
+        """The stage that gave up, in the appendix: the claims audit's, else one of its own (taken out again
+        when a later revision finishes its writing)."""
+        from sciswarm.agents.auditing import keep, set_appendix
+
+        if self.report is None:
+            set_appendix(self.files, UNFINISHED, gave_up_appendix(self.gave_up) if self.gave_up else None)
+        elif self.gave_up is not None and self.report.gave_up != self.gave_up:
+            self.report.gave_up = self.gave_up
+            keep(self.ctx, self.files, self.report)
+
+    async def _fixes(self, targets: dict[str, list[str]], kind: str) -> None:
+        """Each part fixed in turn (stage ``kind/part``); a model call that fails for good ends them."""
+        for i, (part, problems) in enumerate(targets.items()):
+            stage = f"{kind}/{part}"
+            try:
+                await self._fix_part(part, "\n".join(f"- {p}" for p in problems), stage)
+            except ExpectedFailure as exc:
+                left = [one_line(f"{p}: {x}", 240) for p, xs in list(targets.items())[i:] for x in xs]
+                self._give_up(GaveUp(stage=stage, error=one_line(str(exc)), unresolved=left))
+                self._keep_gave_up()
+                return
 
     async def _fix_part(self, part: str, problems: str, stage: str) -> None:
         doc = self.files.doc()
@@ -187,27 +233,27 @@ class Writer(Role[WriterParams]):
         result = None
         broken: list[str] = []  # the parts the last failed compile was traced to
         main, rounds = self.params.main, self.params.fix_rounds
+        self._keep_gave_up()
         for rnd in range(rounds + 1):
+            last = rnd == rounds or self.gave_up is not None  # no fix round left, or no model to do it
             problems = check_paper(self.paper_dir, main)
-            if problems and rnd < rounds:
+            if problems and not last:
                 targets = parts_for(self.files.doc(), [(p, check_line(p, main)) for p in problems])
                 if targets:
                     self.ctx.log(
                         f"paper checks found {len(problems)} problem(s); fixing {', '.join(targets)}",
                         "warning",
                     )
-                    for part, probs in targets.items():
-                        await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix/{part}")
+                    await self._fixes(targets, "fix")
                     continue
             result = await compile_pdf(self.paper_dir, main, timeout_s=self.params.compile_timeout_s)
             if result.ok:
                 shutil.copy2(self.files.tex, self.files.last_good_tex)  # what a broken layout fix goes back to
                 layout = layout_fixes(self.files.doc(), result.errors, main, self.params.layout_tolerance_pt)
-                if not layout.by_part or rnd == rounds:
+                if not layout.by_part or last:
                     break
                 self.ctx.log(layout.fixing(), "warning")
-                for part, probs in layout.by_part.items():
-                    await self._fix_part(part, "\n".join(f"- {p}" for p in probs), f"fix_layout/{part}")
+                await self._fixes(layout.by_part, "fix_layout")
                 continue
             by_part = parts_for(
                 self.files.doc(),
@@ -219,14 +265,13 @@ class Writer(Role[WriterParams]):
                 ],
             )
             broken = list(by_part)
-            if rnd == rounds:
+            if last:
                 break
             if not by_part:
                 self.ctx.log(f"LaTeX errors outside the written parts; cannot fix:\n{result.feedback()}", "error")
                 break
             self.ctx.log(f"compilation failed; fixing {', '.join(by_part)}", "warning")
-            for part, errs in by_part.items():
-                await self._fix_part(part, "\n".join(f"- {e}" for e in errs), f"fix_latex/{part}")
+            await self._fixes(by_part, "fix_latex")
         reverted: list[str] = []
         if result is not None and not result.ok:
             result, reverted = await revert_until_it_compiles(
@@ -244,7 +289,7 @@ class Writer(Role[WriterParams]):
         if ok and result is not None:
             shutil.copy2(self.files.tex, self.files.last_good_tex)
             layout = layout_fixes(self.files.doc(), result.errors, main, self.params.layout_tolerance_pt)
-            for note in layout.remaining(rounds, check_paper(self.paper_dir, main)):
+            for note in layout.remaining(rnd, check_paper(self.paper_dir, main)):  # rnd: the rounds done
                 self.ctx.log(note, "warning")
         else:
             self.ctx.log(f"compilation failed; keeping the last good PDF {pdf}", "error")
@@ -260,27 +305,34 @@ class Writer(Role[WriterParams]):
                 revision=revision,
                 compiled=ok,
                 reverted=reverted,
+                gave_up=self.gave_up.line() if self.gave_up else "",
             ),
             parent=parent,
         )
 
     async def _revise(self, revision: Revision) -> None:
         conv = self.ctx.model.conversation(self.ctx.prompts.render("system"))
-        plan = await conv.say_json(
-            self.ctx.prompts.render(
-                "revise",
-                revision=revision.revision,
-                review="\n".join(f"- {r}" for r in revision.requests),
-                parts=", ".join(PARTS),
-            ),
-            RevisePlan,
-            stage="revise/plan",
-        )
-        for part in [p for p in plan.parts if p in PARTS]:
-            doc = self.files.doc()
-            reply = await conv.say(
-                self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=for_prompt(doc, part)),
-                stage=f"revise/{part}",
+        stage = "revise/plan"
+        try:
+            plan = await conv.say_json(
+                self.ctx.prompts.render(
+                    "revise",
+                    revision=revision.revision,
+                    review="\n".join(f"- {r}" for r in revision.requests),
+                    parts=", ".join(PARTS),
+                ),
+                RevisePlan,
+                stage=stage,
             )
-            put(doc, part, reply)
-            self.files.save(doc)
+            for part in [p for p in plan.parts if p in PARTS]:
+                doc = self.files.doc()
+                stage = f"revise/{part}"
+                reply = await conv.say(
+                    self.ctx.prompts.render("revise_part", part=part, plan=plan.plan, body=for_prompt(doc, part)),
+                    stage=stage,
+                )
+                put(doc, part, reply)
+                self.files.save(doc)
+        except ExpectedFailure as exc:  # the parts revised so far stay
+            requests = [one_line(f"review request: {r}", 240) for r in revision.requests]
+            self._give_up(GaveUp(stage=stage, error=one_line(str(exc)), unresolved=requests))

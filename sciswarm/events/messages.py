@@ -182,11 +182,14 @@ class Paper(Message):
     revision: int = 0
     compiled: bool = True  # False: this revision did not compile; the PDF is the last good one
     reverted: list[str] = Field(default_factory=list)  # parts put back at their last compiling version
+    gave_up: str = ""  # "stage: error": a writer stage's model call failed for good; the PDF keeps the last text
 
     def summary(self) -> str:
         state = "" if self.compiled else ", NOT compiled: last good PDF"
         if self.reverted:
             state += f", reverted: {', '.join(self.reverted)}"
+        if self.gave_up:
+            state += f", writer gave up at {self.gave_up}"
         return f"paper rev {self.revision}: {self.pdf} ({self.pages} pages, {self.citations} citations{state})"
 
 

@@ -1,5 +1,6 @@
 """The claims audit of one paper revision: what was traced and verified, what is left, as data (claims.json)
-and as the paper's "Claims audit" appendix."""
+and as the paper's "Claims audit" appendix; and when a writer stage's model call failed for good (``GaveUp``),
+which stage, why, and what it left unresolved (in the claims audit's appendix, or one of its own)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ class TracedNumber(BaseModel):
     kind: str | None = None
 
 
+class GaveUp(BaseModel):
+    """A writer stage whose model call failed for good after a draft existed: the paper keeps the last good text."""
+
+    stage: str  # e.g. "audit_fix/Results (fix round 2 of 2)"
+    error: str  # one line
+    unresolved: list[str] = Field(default_factory=list)  # what the stage was to fix (beside the audit's own list)
+
+    def line(self) -> str:
+        return f"{self.stage}: {self.error}"
+
+
 class AuditReport(BaseModel):
     revision: int = 0
     rounds: int = 0  # fix rounds the writer went through
@@ -34,6 +46,7 @@ class AuditReport(BaseModel):
     extraction_error: str = ""
     fixed: list[str] = Field(default_factory=list)  # problems of earlier rounds that the writer's fixes removed
     selection: list[str] = Field(default_factory=list)  # the tree search's stages: search vs re-run values
+    gave_up: GaveUp | None = None  # a writer stage gave up: the fix rounds stopped there
 
     @property
     def untraced(self) -> list[TracedNumber]:
@@ -214,12 +227,35 @@ def appendix(report: AuditReport) -> str:
     remaining += report.flags
     if report.extraction_error:
         remaining.append(f"The comparisons could not be extracted: {report.extraction_error[:200]}")
+    if report.gave_up is not None:
+        remaining = [_gave_up_sentence(report.gave_up), *remaining, *report.gave_up.unresolved]
     if remaining:
         lines += [r"\paragraph{Remaining issues.}", r"\begin{itemize}"]
         lines += [rf"\item {_tex(item)}" for item in remaining]
         lines.append(r"\end{itemize}")
     else:
         lines.append(r"\paragraph{Remaining issues.} None.")
+    return "\n".join(lines) + "\n"
+
+
+def _gave_up_sentence(gave_up: GaveUp) -> str:
+    return (
+        f"The writer gave up at {gave_up.stage}: a model call failed for good ({gave_up.error[:240]}). The paper "
+        "is the last text the writer had; what is left unresolved is listed here."
+    )
+
+
+def gave_up_appendix(gave_up: GaveUp) -> str:
+    """LaTeX of the appendix of a paper written without the claims audit whose writer gave up at a stage."""
+    items = [_gave_up_sentence(gave_up), *gave_up.unresolved]
+    lines = [
+        r"\section*{Unfinished writing}",
+        r"\addcontentsline{toc}{section}{Unfinished writing}",
+        "This appendix was written by sciswarm, not by the authoring model.",
+        r"\begin{itemize}",
+        *[rf"\item {_tex(item)}" for item in items],
+        r"\end{itemize}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -241,6 +277,8 @@ def summary_for_reviewers(report: AuditReport) -> str:
     issues = [f"untraced number {n.text} in: {n.sentence[:160]}" for n in report.untraced]
     issues += [f"{p.verdict}: {p.claim.quote[:160]} -- {p.evidence[:200]}" for p in report.problems]
     issues += report.flags
+    if report.gave_up is not None:
+        issues.insert(0, f"the writer gave up at {report.gave_up.line()} (the paper is its last good text)")
     text = "; ".join(parts) + "."
     if issues:
         text += " Remaining issues:\n" + "\n".join(f"- {i}" for i in issues)

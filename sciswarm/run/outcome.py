@@ -39,6 +39,7 @@ class _Idea:
     dropped: str = ""
     failures: list[str] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)  # a part of a role failed, the role went on
+    gave_up: str = ""  # the last paper's writer stage whose model call failed for good (the paper kept its text)
 
 
 def _failure(record: dict[str, Any]) -> str:
@@ -80,6 +81,7 @@ class Outcomes:
         idea.kinds.add(kind)
         if kind == "paper":
             idea.papers += 1
+            idea.gave_up = one_line(str(record.get("gave_up") or ""), 240)
         elif kind == "novelty" and record.get("proceed") is False:
             idea.dropped = f"judged {record.get('verdict')}"
         elif kind == "meta_review":
@@ -95,7 +97,8 @@ class Outcomes:
 
     def _judge(self, idea: _Idea) -> IdeaOutcome:
         papers = f"{idea.papers} paper(s)" if idea.papers else "no paper"
-        notes = "; ".join(idea.degraded)
+        gave_up = [f"writer gave up at {idea.gave_up}"] if idea.gave_up else []
+        notes = "; ".join(idea.degraded + gave_up)
         if idea.failures:
             detail = idea.failures[0] + (f" ({papers})" if self.expects_paper else "")
             return IdeaOutcome(outcome="failed", stage=idea.last_kind, detail=detail, papers=idea.papers)

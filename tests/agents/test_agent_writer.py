@@ -116,3 +116,34 @@ async def test_a_refused_line_is_traced_by_its_path_and_reverted_so_a_pdf_comes_
     assert "/etc/hostname" in (paper_dir / "rejected_rev0.tex").read_text()
     assert "/etc/hostname" not in (paper_dir / "template.tex").read_text()
     assert (paper_dir / "last_good.tex").read_text() == (paper_dir / "template.tex").read_text()
+
+
+async def test_a_revision_whose_model_fails_for_good_is_compiled_from_the_last_text(swarm: Swarm) -> None:
+    panel = {"num_reviewers": 1, "num_reflections": 1, "improvement_rounds": 1, "parallel": False}
+    out = await swarm.run(
+        [writer_seed(IDEA), WRITER, {"name": "reviewer_panel", "params": panel}],
+        replies={
+            # no reply left for the revision: the writer's model call fails for good at revise/plan
+            "writer": section_replies(Results="The first version of the results, GOODRESULTS."),
+            "reviewer_panel": [
+                review_json(3),
+                review_json(3, summary="Area chair: thin results.", weaknesses=["Results are thin."]),
+                review_json(4),
+                review_json(4, summary="Area chair: revision reviewed."),
+            ],
+        },
+    )
+    assert out.status == "completed" and not out.of("role_failed"), out.meta["reason"]
+    outcome = out.meta["outcomes"][IDEA]
+    assert outcome["outcome"] == "done" and "writer gave up at revise/plan: scripted replies" in outcome["detail"]
+    rev0, rev1 = out.of("paper")
+    assert rev0["gave_up"] == "" and rev1["gave_up"].startswith("revise/plan: scripted replies for role 'writer'")
+    assert (rev1["revision"], rev1["compiled"]) == (1, True)
+    assert any(t.startswith("writer gave up at revise/plan: scripted replies") for t in out.logs("warning"))
+    text = " ".join(extract_text(out.run_dir / rev1["pdf"]).split())
+    body, appendix = text.split("Unfinished writing This appendix was written by sciswarm")
+    assert "GOODRESULTS" in body
+    assert "The writer gave up at revise/plan: a model call failed for good" in appendix
+    assert "review request: Results are thin." in appendix
+    assert "Unfinished writing" not in extract_text(out.run_dir / rev0["pdf"])
+    assert [r["revision"] for r in out.of("review")] == [0, 1]  # the panel reviewed what the writer kept

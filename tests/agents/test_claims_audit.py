@@ -138,3 +138,41 @@ async def test_what_the_fix_rounds_leave_is_listed_in_the_appendix(swarm: Swarm)
     (paper,) = out.of("paper")
     text = " ".join(extract_text(out.run_dir / paper["pdf"]).split())
     assert "Remaining issues." in text and "contradicted: “raises the score above the baseline”" in text
+
+
+async def test_a_model_that_fails_for_good_in_the_last_fix_round_still_leaves_the_paper(swarm: Swarm) -> None:
+    wrong = "Doubling the divisor raises the score above the baseline, to 0.91."
+    still = "Doubling the divisor raises the score above the baseline, to 0.93, KEPTFIX."  # fix round 1's text
+    wrong_claim = claims(claim("raises the score above the baseline", "greater"))
+    writer = {**WRITER, "params": {**WRITER["params"], "audit_rounds": 2}}
+    out = await swarm.run(
+        [seed_role({0: [0.50, 0.52], 1: [0.25, 0.27]}), writer],
+        # the scripted writer runs out of replies at fix round 2: its model call fails for good there
+        replies={"writer": [*section_replies(Results=wrong), wrong_claim, f"```latex\n{still}\n```", wrong_claim]},
+    )
+    assert out.status == "completed" and not out.of("role_failed"), out.meta["reason"]
+    outcome = out.meta["outcomes"][IDEA]
+    assert (outcome["outcome"], outcome["papers"]) == ("done", 1)
+    assert "writer gave up at audit_fix/Results (fix round 2 of 2): scripted replies" in outcome["detail"]
+    failed = out.calls("writer")[-1]
+    assert (failed["stage"], failed["ok"]) == ("audit_fix/Results", False)
+    assert any(t.startswith("writer gave up at audit_fix/Results") for t in out.logs("warning"))
+    (audit,) = out.of("claims_audit")
+    assert audit["rounds"] == 2 and audit["remaining"][0].startswith("writer gave up at audit_fix/Results")
+    assert audit["remaining"][1:] == [
+        "untraced number 0.93 (Results)",
+        "contradicted: raises the score above the baseline",
+    ]
+    saved = json.loads((out.idea_dir(IDEA) / "claims.json").read_text())
+    assert saved["gave_up"]["stage"] == "audit_fix/Results (fix round 2 of 2)"
+    (paper,) = out.of("paper")
+    assert paper["compiled"] is True and paper["gave_up"].startswith("audit_fix/Results (fix round 2 of 2): ")
+    assert "exhausted after 11 replies" in paper["gave_up"]
+    text = " ".join(extract_text(out.run_dir / paper["pdf"]).split())
+    body, appendix = text.split("Claims audit This appendix")
+    assert "KEPTFIX" in body and "0.91" not in body  # the last good text: what fix round 1 wrote
+    remaining = appendix.split("Remaining issues.")[1].replace("audit fix", "audit_fix")  # OT1 draws \_ as a rule
+    assert "The writer gave up at audit_fix/Results (fix round 2 of 2): a model call failed for good" in remaining
+    assert "exhausted after 11 replies" in remaining
+    assert "Untraced number 0.93" in remaining and "contradicted: “raises the score above the baseline”" in remaining
+    assert "Caught and fixed while writing." in appendix and "untraced number 0.91 (Results)" in appendix

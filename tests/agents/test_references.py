@@ -147,3 +147,24 @@ async def test_without_literature_invented_references_are_removed_and_the_templa
     assert {i.reason for i in report.invented} == {"no literature search is configured"}
     (paper,) = out.of("paper")
     assert paper["compiled"] is True and paper["citations"] == 1
+
+
+async def test_a_citation_round_whose_model_fails_for_good_keeps_what_the_rounds_added(
+    swarm: Swarm, scholar: FakeScholar
+) -> None:
+    out = await swarm.run(
+        [writer_seed(IDEA), WRITER],
+        # round 1 cites a paper; the scripted writer has no reply for round 2's query: it fails for good there
+        replies={"writer": [*section_replies(), *CITE_ROUND[:2]]},
+        literature=literature(scholar),
+    )
+    assert out.status == "completed" and not out.of("role_failed"), out.meta.get("reason")
+    assert "writer gave up at cite/query (citation round 2 of at most 2)" in out.meta["outcomes"][IDEA]["detail"]
+    (paper,) = out.of("paper")
+    assert paper["compiled"] is True and paper["citations"] == 2
+    assert paper["gave_up"].startswith("cite/query (citation round 2 of at most 2): scripted replies")
+    assert "\\citet{power2022grokking}" in (out.idea_dir(IDEA) / "paper" / "template.tex").read_text()
+    text = " ".join(extract_text(out.run_dir / paper["pdf"]).split())
+    body, appendix = text.split("Unfinished writing This appendix was written by sciswarm")
+    assert "Delayed generalization was first reported by" in body and "[?]" not in text
+    assert "The writer gave up at cite/query (citation round 2 of at most 2): a model call failed for good" in appendix

@@ -166,3 +166,26 @@ async def test_a_layout_fix_that_breaks_the_compile_goes_back_to_the_version_tha
     paper_dir = out.idea_dir(IDEA) / "paper"
     assert "\\undefinedlayoutmacro" in (paper_dir / "rejected_rev0.tex").read_text()
     assert "\\undefinedlayoutmacro" not in (paper_dir / "template.tex").read_text()
+
+
+async def test_a_layout_fix_whose_model_fails_for_good_keeps_the_pdf_and_lists_what_is_left(swarm: Swarm) -> None:
+    # the scripted writer has no reply left for the layout fix: its model call fails for good there
+    out = await swarm.run([writer_seed(IDEA), writer(2)], replies={"writer": section_replies(Results=TOO_WIDE)})
+    assert out.status == "completed" and not out.of("role_failed"), (out.meta["reason"], out.logs())
+    outcome = out.meta["outcomes"][IDEA]
+    assert outcome["outcome"] == "done" and "gave up at fix_layout/Results: scripted replies" in outcome["detail"]
+    assert stages(out).count("fix_layout/Results") == 1 and out.calls("writer")[-1]["ok"] is False
+    warnings = out.logs("warning")
+    assert any(t.startswith("writer gave up at fix_layout/Results: scripted replies") for t in warnings)
+    assert any(t.startswith("layout problems remain after 1 fix round(s)") for t in warnings)
+    (paper,) = out.of("paper")
+    assert (paper["compiled"], paper["reverted"]) == (True, [])
+    assert paper["gave_up"].startswith("fix_layout/Results: scripted replies for role 'writer' exhausted after 8")
+    text = " ".join(extract_text(out.run_dir / paper["pdf"]).split())
+    body, appendix = text.split("Unfinished writing This appendix was written by sciswarm")
+    assert "WIDETABLE" in body
+    appendix = appendix.replace("fix layout", "fix_layout")  # the tiny template's OT1 font draws \_ as a rule
+    assert "The writer gave up at fix_layout/Results: a model call failed for good" in appendix
+    assert "exhausted after 8 replies" in appendix
+    assert "Results: warning: template.tex:" in appendix and "pt wider than the text" in appendix, appendix
+    assert len(layout_left(out.idea_dir(IDEA) / "paper")) == 1

@@ -94,3 +94,18 @@ def test_ideas_dropped_as_not_novel_end_a_swarm_without_a_writer() -> None:
     roles: list[list[str] | None] = [["idea"], ["novelty"], ["plan", "code_change"]]
     status, _, outcomes = judge(rec("idea", "a"), rec("novelty", "a", verdict="unknown", proceed=False), roles=roles)
     assert status == "completed" and outcomes.ideas()["a"].outcome == "dropped"
+
+
+def test_a_paper_whose_writer_gave_up_at_a_stage_counts_and_says_so() -> None:
+    gave_up = "audit_fix/Results (fix round 2 of 2): scripted replies for role 'writer' exhausted after 11 replies"
+    writer = [["idea"], ["figures"], ["paper"]]  # a swarm that ends at the paper
+    status, reason, outcomes = judge(
+        rec("idea", "a"), rec("figures", "a"), rec("paper", "a", gave_up=gave_up), roles=writer
+    )
+    assert status == "completed" and "1 paper(s)" in reason
+    idea = outcomes.ideas()["a"]
+    assert (idea.outcome, idea.papers) == ("done", 1) and idea.detail == f"1 paper(s), writer gave up at {gave_up}"
+    _, _, later = judge(
+        rec("idea", "a"), rec("paper", "a", gave_up=gave_up), rec("paper", "a", gave_up=""), roles=writer
+    )
+    assert later.ideas()["a"].detail == "2 paper(s)"  # the last paper's writing finished
