@@ -20,6 +20,8 @@ class NoveltyParams(BaseModel):
 
 
 class Step(BaseModel):
+    # first, so a server that enforces the schema (and so drops the THOUGHT before the JSON) still gets reasoning
+    Thought: str = Field(default="", description="your reasoning before the decision or the query")
     Decision: Literal["undecided", "novel", "not novel"] = "undecided"
     Query: str | None = None
 
@@ -52,7 +54,7 @@ class NoveltyCritic(Role[NoveltyParams]):
             step = await conv.say_json(prompt, Step, stage="novelty")
             thought = conv.messages[-1].content
             if step.Decision != "undecided":
-                return step.Decision, _reason(thought), list(seen.values())
+                return step.Decision, step.Thought.strip()[:1500] or _reason(thought), list(seen.values())
             if not step.Query:
                 prompt = "You neither decided nor gave a query. Give a search query or a decision."
                 continue
