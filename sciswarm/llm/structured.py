@@ -16,7 +16,9 @@ A ``models:`` entry's ``structured_output`` picks the wire form:
 The schema sent is :func:`decoder_schema`: the subset grammar-based decoders (llama.cpp, vLLM's guided decoding,
 Ollama) enforce: objects with ``properties``/``required``, strings, numbers, integers, booleans, ``enum``/``const``,
 arrays with ``items`` and ``minItems``/``maxItems``, ``anyOf`` (pydantic's optional fields), ``minimum``/``maximum``;
-``$ref``s are inlined; titles, defaults, patterns and formats are left out (pydantic still checks them).
+``$ref``s are inlined; every property is required (as in OpenAI's strict mode: a grammar lets a model skip an
+optional key, e.g. the reasoning a schema asks for first; an optional value is written as null or its default);
+titles, defaults, patterns and formats are left out (pydantic still checks them).
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def decoder_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 out[key] = value
         if out.get("type") == "object" and "properties" in out:
             out.setdefault("additionalProperties", False)
+            out["required"] = list(out["properties"])  # a decoder may skip an optional key: every key is written
         return out
 
     return walk({k: v for k, v in schema.items() if k not in ("$defs", "definitions")}, ())

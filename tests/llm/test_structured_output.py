@@ -142,6 +142,7 @@ def test_decoder_schema_inlines_refs_and_keeps_the_enforceable_subset() -> None:
     assert verdict["type"] == "object" and verdict["additionalProperties"] is False
     assert verdict["properties"]["score"] == {"type": "integer", "minimum": 1, "maximum": 10}
     assert sent["properties"]["note"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
+    assert sent["required"] == ["verdict", "note"] and verdict["required"] == ["decision", "papers", "score"]
     assert "title" not in str(sent) and "default" not in str(sent)
 
 

@@ -30,6 +30,10 @@ def test_default_swarm_on_a_local_model_runs_end_to_end_and_ends_honestly(
         argv += ["-o", f"runs_dir={tmp_path / 'runs'}", "-o", "flow.timeout_s=1800"]
         argv += ["-o", f"literature.api_base={scholar.url}", "-o", f"literature.fallback_api_base={scholar.url}"]
         argv += ["-o", "literature.cache_path=null", "-o", "roles.coder.params.max_runs=1"]
+        # bounded for CI: a 0.5B model on 2 CPU cores writes ~19 tokens/s and often repeats itself to the limit
+        argv += ["-o", "models.default.max_tokens=512", "-o", "roles.writer.params.citation_rounds=1"]
+        argv += ["-o", "roles.writer.params.refine=false", "-o", "roles.writer.params.audit_rounds=1"]
+        argv += ["-o", "roles.writer.params.fix_rounds=1"]
         (tmp_path / "runs").mkdir()
         (tmp_path / "runs" / ".baselines").symlink_to(demo_baselines)  # the template's run_0, shared
         done = subprocess.run(
