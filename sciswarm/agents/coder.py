@@ -133,6 +133,11 @@ class Coder(Role[CoderParams]):
         reply = await conv.say(prompt, stage=f"implement/run_{run}")
         note = _notes(reply)
         if "ALL_COMPLETED" in reply and not parse_edits(reply):
+            if run == 1 and not [r for r in finished_runs(self.ctx.workspace) if r > 0]:
+                raise ExperimentError(
+                    "the model replied ALL_COMPLETED to the first planned run, before any experiment ran: "
+                    "nothing to write a paper about"
+                )
             self.ctx.log(f"coder: experiments complete after run {run - 1}")
             await self._finish(parent, last_note=note)
             return

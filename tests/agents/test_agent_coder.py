@@ -126,3 +126,15 @@ async def test_a_run_whose_code_did_not_change_is_flagged(swarm: Swarm) -> None:
     assert run["ok"] is True and run["results"] == {"toy": {"score": 0.5}}
     notes = (out.idea_dir(IDEA) / "notes.txt").read_text()
     assert "## Run 1: Keep the divisor. [WARNING: the code did not change for this run]" in notes
+
+
+async def test_all_completed_before_any_run_fails_the_coder_saying_so(swarm: Swarm) -> None:
+    # what Qwen2.5-Coder-0.5B did on the default swarm: a plan, then "ALL_COMPLETED" as its first implementation
+    out = await swarm.run(
+        roles(),
+        replies={"ideator": [idea_reply(IDEA)], "coder": [plan_reply("Divide by four."), "ALL_COMPLETED"]},
+    )
+    assert out.status == "failed" and not out.of("code_change")
+    (failed,) = out.of("role_failed")
+    assert failed["role"] == "coder"
+    assert "replied ALL_COMPLETED to the first planned run, before any experiment ran" in failed["error"]
