@@ -51,7 +51,7 @@ def put(doc: TexDocument, part: str, reply: str) -> int:
         m = re.search(r"TITLE:\s*(.+)", reply)
         if m:
             doc.set_title(m.group(1).strip())
-        body = extract_latex(reply.split("\n", 1)[1] if m and "```" not in reply else reply)
+        body = extract_latex(reply[m.end() :] if m and "```" not in reply else reply)  # the text after the title
         doc.set_abstract(body)
         return len(body)
     body = extract_latex(reply)

@@ -154,6 +154,11 @@ class Writer(Role[WriterParams]):
             if self.params.refine:
                 reply = await conv.say(self.ctx.prompts.render("refine"), stage=f"refine/{part}")
             chars = put(doc, part, reply)
+            if not chars:  # e.g. a small model's "TITLE: ..." with no abstract: asked once more
+                reply = await conv.say(self.ctx.prompts.render("empty_part", part=part), stage=f"write/{part}/again")
+                chars = put(doc, part, reply)
+                if not chars:
+                    self.ctx.log(f"the model wrote nothing for {part} twice; the part stays empty", "warning")
             if part == "Results" and self.has_table and "results_table" not in doc.text:
                 doc.append_to_section("Results", "\\input{results_table}")
             self.files.save(doc)

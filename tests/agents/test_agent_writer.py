@@ -147,3 +147,18 @@ async def test_a_revision_whose_model_fails_for_good_is_compiled_from_the_last_t
     assert "review request: Results are thin." in appendix
     assert "Unfinished writing" not in extract_text(out.run_dir / rev0["pdf"])
     assert [r["revision"] for r in out.of("review")] == [0, 1]  # the panel reviewed what the writer kept
+
+
+async def test_a_part_written_as_nothing_is_asked_for_once_more(swarm: Swarm) -> None:
+    # what Qwen2.5-Coder-0.5B answered for the abstract: a title line and nothing else (this crashed the writer)
+    sections = section_replies(Title_and_Abstract="We study how the divisor decides the score: ABSTRACTBODY.")
+    out = await swarm.run(
+        [writer_seed(IDEA), WRITER],
+        replies={"writer": ["TITLE: The Divisor Decides", *sections]},
+    )
+    assert out.status == "completed" and not out.of("role_failed")
+    assert [d["section"] for d in out.of("draft")] == PARTS
+    stages = [c["stage"] for c in out.calls("writer")]
+    assert stages[:2] == ["write/Title and Abstract", "write/Title and Abstract/again"]
+    (paper,) = out.of("paper")
+    assert "ABSTRACTBODY" in extract_text(out.run_dir / paper["pdf"])
