@@ -221,7 +221,13 @@ def revised(run_dir: Path, idea: str, t: float = T0) -> list[dict[str, Any]]:
     """The panel asks for a revision; the writer's revision 1 of the paper."""
     write_pdf(run_dir / "ideas" / idea / "paper" / "paper_rev1.pdf", ["Revision 1", "With a second dataset."])
     ask = Revision(revision=1, requests=["Add a second dataset."])
-    paper = Paper(pdf=f"ideas/{idea}/paper/paper_rev1.pdf", pages=1, citations=3, revision=1)
+    paper = Paper(
+        pdf=f"ideas/{idea}/paper/paper_rev1.pdf",
+        pages=1,
+        citations=3,
+        revision=1,
+        gave_up="revise/Results: ModelCallError: provider down",
+    )
     return [
         written(ask, run_dir.name, idea, "reviewer_panel", t),
         written(paper, run_dir.name, idea, "writer", t + 0.1),

@@ -39,6 +39,7 @@ def test_an_idea_page_has_every_part(server: ViewerServer, runs: Path) -> None:
         (0, "ideas/label_smoothing/paper/paper_rev0.pdf"),
         (1, "ideas/label_smoothing/paper/paper_rev1.pdf"),
     ]
+    assert [p["gave_up"] for p in page["papers"]] == ["", "revise/Results: ModelCallError: provider down"]
     assert page["revisions"] == [{"revision": 1, "requests": ["Add a second dataset."]}]
     assert [r["reviewer"] for r in page["reviews"]] == ["reviewer_1", "reviewer_2", "reviewer_3"]
     (meta,) = page["meta_reviews"]

@@ -227,7 +227,7 @@ def idea_detail(state: RunState, run_dir: Path, idea_id: str) -> dict[str, Any] 
     figures = last("figures") or {}
     notes = figures.get("descriptions") if isinstance(figures.get("descriptions"), dict) else {}
     papers = [
-        {k: r.get(k) for k in ("revision", "pages", "citations", "compiled", "reverted", "ts")}
+        {k: r.get(k) for k in ("revision", "pages", "citations", "compiled", "reverted", "gave_up", "ts")}
         | {"pdf": _paper_path(str(r.get("pdf") or ""), run_dir)}
         for r in every("paper")
     ]

@@ -172,6 +172,7 @@ function paperSection(d) {
     info.replaceChildren(...[chip(`${p.pages || 0} page${p.pages === 1 ? "" : "s"} · ${p.citations || 0} citations`),
       p.compiled === false ? chip("did not compile: last good PDF", "reject") : null,
       (p.reverted || []).length ? chip(`reverted: ${p.reverted.join(", ")}`) : null,
+      p.gave_up ? chip(`writer gave up at ${p.gave_up.split(":")[0]}`, "reject", p.gave_up) : null,
       src ? el("a", { class: "chip pdf", href: src, target: "_blank", rel: "noopener", text: p.pdf.split("/").pop() }) : null,
     ].filter(Boolean));
   };
