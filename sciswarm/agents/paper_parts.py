@@ -21,13 +21,15 @@ PARTS = [
 ]
 ABSTRACT = "Title and Abstract"
 _FENCE = re.compile(r"```(?:latex|tex)?\s*\n(.*?)```", re.DOTALL)
+_OPEN_FENCE = re.compile(r"```(?:latex|tex)?\s*\n(.*)\Z", re.DOTALL)  # a reply cut off before its closing fence
 _QUOTED = re.compile(r"[`']([^`'\n]+)'")  # what a check or the compiler quotes: `path', 'key'
 _NEAR = re.compile(r"\[near: (.+)\]$")  # LatexIssue's source context
 
 
 def extract_latex(reply: str) -> str:
-    """The LaTeX in a model's reply: its fenced block (or all of it), without a leading \\section line."""
-    m = _FENCE.search(reply)
+    """The LaTeX in a model's reply: its fenced block (one the reply's token limit cut off before it closed: what
+    follows the opening; else all of it), without a leading \\section line."""
+    m = _FENCE.search(reply) or _OPEN_FENCE.search(reply)
     body = m.group(1) if m else reply
     body = re.sub(r"^\s*\\section\*?\{[^}]*\}\s*(\\label\{[^}]*\})?\s*\n", "", body)
     return body.strip()

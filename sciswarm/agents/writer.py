@@ -71,6 +71,7 @@ class Writer(Role[WriterParams]):
         self.paper_dir = self.files.folder
         self.gave_up: GaveUp | None = None  # this message's stage whose model call failed for good
         self.report: AuditReport | None = None  # this message's claims audit
+        self.template_tex = ""  # the template's text as set up (the fallback before any of the model's compiled)
 
     def _setup(self, figures: Figures) -> None:
         if self.ctx.template is None:
@@ -84,6 +85,7 @@ class Writer(Role[WriterParams]):
             unpack_filecontents(self.paper_dir, self.params.main)
             record_template(self.paper_dir, self.params.main)  # references.json: the template's entries
             shutil.copy2(self.files.tex, self.files.last_good_tex)  # the template's own text: the first fallback
+            self.template_tex = self.files.tex.read_text()
         for name in figures.files:
             f = self.ctx.workspace / name
             if f.exists():
@@ -281,6 +283,12 @@ class Writer(Role[WriterParams]):
         if result is not None and not result.ok:
             result, reverted = await revert_until_it_compiles(
                 self.files, broken, revision, timeout_s=self.params.compile_timeout_s, log=self.ctx.log
+            )
+        if set(PARTS) <= set(reverted) and self.files.last_good_tex.read_text() == self.template_tex:
+            raise PaperBuildError(
+                "none of the written parts compiled: every part went back to the template's text, so the PDF has "
+                f"no text of the model's (the rejected draft: paper/rejected_rev{revision}.tex): "
+                f"{result.feedback(limit=3) if result else ''}"
             )
         last_good = self.paper_dir / "last_good.pdf"
         ok = bool(result and result.ok)

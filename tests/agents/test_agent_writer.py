@@ -162,3 +162,27 @@ async def test_a_part_written_as_nothing_is_asked_for_once_more(swarm: Swarm) ->
     assert stages[:2] == ["write/Title and Abstract", "write/Title and Abstract/again"]
     (paper,) = out.of("paper")
     assert "ABSTRACTBODY" in extract_text(out.run_dir / paper["pdf"])
+
+
+async def test_a_draft_none_of_whose_parts_compile_is_no_paper(swarm: Swarm) -> None:
+    # every part reverted to the template's placeholders would be a PDF with no text of the model's (what a 0.5B
+    # model's drafts gave): the writer fails saying so, and keeps the draft it rejected
+    broken = {p.replace(" ", "_"): f"Text of {p} with \\divisorize{{}} in it." for p in PARTS}
+    out = await swarm.run(
+        [writer_seed(IDEA), {**WRITER, "params": {**WRITER["params"], "fix_rounds": 0}}],
+        replies={"writer": section_replies(**broken)},
+    )
+    assert out.status == "failed" and not out.of("paper")
+    (failed,) = out.of("role_failed")
+    assert "none of the written parts compiled: every part went back to the template's text" in failed["error"]
+    assert "paper/rejected_rev0.tex" in failed["error"]
+    assert "\\divisorize" in (out.idea_dir(IDEA) / "paper" / "rejected_rev0.tex").read_text()
+
+
+def test_a_reply_cut_off_inside_its_latex_fence_keeps_what_it_wrote() -> None:
+    from sciswarm.agents.paper_parts import extract_latex
+
+    cut = "Here is the section:\n```latex\nWe train a small denoiser on four datasets and"  # max_tokens reached
+    assert extract_latex(cut) == "We train a small denoiser on four datasets and"
+    assert extract_latex("```latex\nA closed block.\n```\ntrailing words") == "A closed block."
+    assert extract_latex("No fence at all.") == "No fence at all."
