@@ -287,8 +287,8 @@ class Writer(Role[WriterParams]):
         if set(PARTS) <= set(reverted) and self.files.last_good_tex.read_text() == self.template_tex:
             raise PaperBuildError(
                 "none of the written parts compiled: every part went back to the template's text, so the PDF has "
-                f"no text of the model's (the rejected draft: paper/rejected_rev{revision}.tex): "
-                f"{result.feedback(limit=3) if result else ''}"
+                f"no text of the model's (the rejected draft: paper/rejected_rev{revision}.tex; the compiler's "
+                "errors are in the transcript)"
             )
         last_good = self.paper_dir / "last_good.pdf"
         ok = bool(result and result.ok)

@@ -101,7 +101,7 @@ def describe_models(cfg: SwarmConfig) -> list[str]:
             )
         else:
             where = f" at {spec.api_base}" if spec.api_base else ""
-            extra = f", structured output {spec.structured_output}"
+            extra = f", structured output {spec.structured_output}" if spec.structured_output != "auto" else ""
             extra += f", context {spec.context_window} tokens" if spec.context_window else ""
             lines.append(f"model '{name}': {spec.model}{where} ({bounds(cfg, spec.model, spec.api_base)}{extra})")
     if cfg.vision_model:

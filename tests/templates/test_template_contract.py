@@ -101,7 +101,12 @@ def test_bibliography_beside_or_in_filecontents(minimal: Path) -> None:
 
 
 def test_final_info_wrong_shape_fails_the_baseline(minimal: Path) -> None:
-    experiment = EXPERIMENT.replace('{"toy": {"means": {', '{"toy": {"mean": {')
+    # metrics as a list: no reading of it is clear (a nested object of metrics is read, as dotted names)
+    experiment = EXPERIMENT.replace(
+        'json.dump({"toy": {"means": {"sum_sq": sum(square(x) for x in xs), "n": len(xs)}}}, f)',
+        'json.dump({"toy": [sum(square(x) for x in xs), len(xs)]}, f)',
+    )
+    assert experiment != EXPERIMENT
     (minimal / "experiment.py").write_text(experiment)
     report = check_template(minimal, run_baseline=True, timeout_s=60)
     assert status(report, "baseline run") == "pass"
