@@ -133,7 +133,7 @@ class Coder(Role[CoderParams]):
         reply = await conv.say(prompt, stage=f"implement/run_{run}")
         note = _notes(reply)
         if "ALL_COMPLETED" in reply and not parse_edits(reply):
-            if run == 1 and not [r for r in finished_runs(self.ctx.workspace) if r > 0]:
+            if run == 1 and not self._runs_done():
                 raise ExperimentError(
                     "the model replied ALL_COMPLETED to the first planned run, before any experiment ran: "
                     "nothing to write a paper about"
@@ -198,9 +198,12 @@ class Coder(Role[CoderParams]):
         reply = await conv.say(prompt, stage=f"fix/run_{result.run}")
         await self._edit_and_publish(conv, reply, run=result.run, attempt=result.attempt + 1, parent=result)
 
+    def _runs_done(self) -> list[int]:
+        """The planned runs that succeeded, from disk (so a resumed coder knows them too); the baseline aside."""
+        return [r for r in finished_runs(self.ctx.workspace) if r > 0]
+
     async def _finish(self, parent: Message, last_note: str = "") -> None:
-        # the runs that succeeded, from disk (so a resumed coder knows them too)
-        runs = [r for r in finished_runs(self.ctx.workspace) if r > 0]
+        runs = self._runs_done()
         if not runs:  # a stage contract: no write-up from nothing
             raise ExperimentError(
                 f"no experiment run succeeded ({len(self.plan)} planned, each tried up to {self.params.max_attempts} "

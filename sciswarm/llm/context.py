@@ -26,6 +26,13 @@ def prompt_tokens(messages: list[ChatMessage]) -> int:
     return int(raw * TOKENIZER_MARGIN)
 
 
+def _at_most_tokens(messages: list[ChatMessage]) -> int:
+    """A bound no tokenizer exceeds (a token is at least one byte), without tokenizing: most prompts of a
+    long-context model are far below their window and need no count."""
+    raw = sum(len(m.content.encode()) + PER_MESSAGE_TOKENS for m in messages)
+    return int(raw * TOKENIZER_MARGIN)
+
+
 def fit_to_window(
     messages: list[ChatMessage], window: int, max_tokens: int | None, model: str
 ) -> tuple[list[ChatMessage], int]:
@@ -34,7 +41,7 @@ def fit_to_window(
     Kept always: the system prompt, the first user message (the task) and the last message (what is asked now);
     the turns between them go oldest first. Raises ContextTooLong when what must be kept does not fit."""
     room = window - (max_tokens or min(DEFAULT_REPLY_ROOM, window // 4))
-    if prompt_tokens(messages) <= room:
+    if _at_most_tokens(messages) <= room or prompt_tokens(messages) <= room:
         return messages, 0
     head = [i for i, m in enumerate(messages) if m.role == "system"][:1]
     head += [i for i, m in enumerate(messages) if m.role == "user"][:1]
